@@ -32,7 +32,8 @@ all: build
 build: $(BIN)
 
 $(BIN): builder-config.yaml go.mod go.sum $(GO_SOURCES)
-	$(GO) tool builder --config builder-config.yaml
+	@# One OCB run at a time: several shells may build the shared build/ folder.
+	flock $(BUILD_DIR).lock $(GO) tool builder --config builder-config.yaml
 	@touch $(BIN)
 
 run: build

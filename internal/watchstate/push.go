@@ -1,0 +1,210 @@
+package watchstate
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The notification category and actions the watch app registers; the apns
+// exporter sets Category, the app sends the action back through the API.
+const (
+	CategoryAlert     = "LW_ALERT"
+	ActionAcknowledge = "LW_ACK"
+	ActionSilence1h   = "LW_SILENCE_1H"
+	// MaxPushPayload is APNs' limit for a regular push (bytes).
+	MaxPushPayload = 4096
+)
+
+// Interruption levels (the aps "interruption-level" values).
+const (
+	InterruptionPassive       = "passive"
+	InterruptionActive        = "active"
+	InterruptionTimeSensitive = "time-sensitive"
+	InterruptionCritical      = "critical"
+)
+
+// InterruptionLevel maps severity to an interruption level. "critical" is
+// used only when allowCritical (it needs Apple's critical-alerts entitlement);
+// otherwise critical alerts are time-sensitive.
+func InterruptionLevel(s Severity, allowCritical bool) string {
+	switch s {
+	case SeverityCritical:
+		if allowCritical {
+			return InterruptionCritical
+		}
+		return InterruptionTimeSensitive
+	case SeverityWarning:
+		return InterruptionActive
+	}
+	return InterruptionPassive
+}
+
+// PushPayload is the APNs JSON body the watch app decodes: Apple's "aps"
+// dictionary plus LatencyWatch's custom data under "lw".
+type PushPayload struct {
+	APS APS       `json:"aps"`
+	LW  PushAlert `json:"lw"`
+}
+
+// APS is the subset of Apple's aps dictionary LatencyWatch sends.
+type APS struct {
+	Alert             APSAlert `json:"alert"`
+	Sound             any      `json:"sound,omitempty"` // "default" or CriticalSound
+	InterruptionLevel string   `json:"interruption-level"`
+	RelevanceScore    float64  `json:"relevance-score"`
+	Category          string   `json:"category"`
+	ThreadID          string   `json:"thread-id"`
+}
+
+// APSAlert is the visible text.
+type APSAlert struct {
+	Title    string `json:"title"`
+	Subtitle string `json:"subtitle,omitempty"`
+	Body     string `json:"body"`
+}
+
+// CriticalSound is the sound dictionary for critical alerts.
+type CriticalSound struct {
+	Critical int     `json:"critical"`
+	Name     string  `json:"name"`
+	Volume   float64 `json:"volume"`
+}
+
+// PushAlert is the custom data: enough for the watch to show the alert and to
+// acknowledge it through the API without another fetch.
+type PushAlert struct {
+	AlertID  string     `json:"alert_id"`
+	GroupKey string     `json:"group_key"`
+	Series   string     `json:"series"`
+	State    AlertState `json:"state"`
+	Severity Severity   `json:"severity"`
+	Value    float64    `json:"value"`
+	Expected float64    `json:"expected"`
+	Score    float64    `json:"score"`
+	Region   string     `json:"region,omitempty"`
+	Team     string     `json:"team,omitempty"`
+	Since    time.Time  `json:"since"`
+	Link     string     `json:"link,omitempty"`
+}
+
+// NewPushPayload builds the standard payload for an alert.
+func NewPushPayload(a Alert, allowCritical bool) PushPayload {
+	level := InterruptionLevel(a.Severity, allowCritical)
+	var sound any = "default"
+	if level == InterruptionCritical {
+		sound = CriticalSound{Critical: 1, Name: "default", Volume: 1}
+	}
+	if level == InterruptionPassive || a.State == AlertResolved {
+		sound = nil
+	}
+	title := fmt.Sprintf("%s latency %s", strings.ToUpper(string(a.Severity)), a.State)
+	if a.State == AlertResolved {
+		title = "Resolved"
+	}
+	region := a.Labels["cloud.region"]
+	if region == "" {
+		region = a.Labels["region"]
+	}
+	body := fmt.Sprintf("%s: %s (expected %s, score %.2f)", a.Series, FormatSeconds(a.Value), FormatSeconds(a.Expected), a.Score)
+	return PushPayload{
+		APS: APS{
+			Alert:             APSAlert{Title: title, Subtitle: region, Body: body},
+			Sound:             sound,
+			InterruptionLevel: level,
+			RelevanceScore:    clamp01(a.Score),
+			Category:          CategoryAlert,
+			ThreadID:          a.GroupKey,
+		},
+		LW: PushAlert{
+			AlertID: a.ID, GroupKey: a.GroupKey, Series: a.Series, State: a.State, Severity: a.Severity,
+			Value: a.Value, Expected: a.Expected, Score: a.Score, Region: region, Team: a.Team(),
+			Since: a.Since.UTC(), Link: a.Link,
+		},
+	}
+}
+
+// Encode marshals the payload within max bytes (MaxPushPayload if max <= 0),
+// dropping optional fields in this order: link, subtitle, then shortening the
+// body and series. It fails rather than return an invalid or oversize payload.
+func (p PushPayload) Encode(max int) ([]byte, error) {
+	if max <= 0 {
+		max = MaxPushPayload
+	}
+	steps := []func(*PushPayload) bool{
+		func(p *PushPayload) bool { changed := p.LW.Link != ""; p.LW.Link = ""; return changed },
+		func(p *PushPayload) bool { changed := p.APS.Alert.Subtitle != ""; p.APS.Alert.Subtitle = ""; return changed },
+		func(p *PushPayload) bool { return shorten(&p.APS.Alert.Body, 120) },
+		func(p *PushPayload) bool {
+			series := shorten(&p.LW.Series, 80)
+			body := shorten(&p.APS.Alert.Body, 40)
+			return series || body
+		},
+		func(p *PushPayload) bool {
+			group := shorten(&p.LW.GroupKey, 200)
+			thread := shorten(&p.APS.ThreadID, 200)
+			return group || thread
+		},
+	}
+	for i := 0; ; i++ {
+		data, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("encoding push payload: %w", err)
+		}
+		if len(data) <= max {
+			return data, nil
+		}
+		for i < len(steps) && !steps[i](&p) {
+			i++
+		}
+		if i >= len(steps) {
+			return nil, fmt.Errorf("push payload for alert %s is %d bytes after trimming, the limit is %d", p.LW.AlertID, len(data), max)
+		}
+	}
+}
+
+func shorten(s *string, n int) bool {
+	if utf8.RuneCountInString(*s) <= n {
+		return false
+	}
+	r := []rune(*s)
+	*s = string(r[:n-1]) + "…"
+	return true
+}
+
+func clamp01(v float64) float64 {
+	switch {
+	case v < 0:
+		return 0
+	case v > 1:
+		return 1
+	}
+	return v
+}
+
+// FormatSeconds renders a latency for humans: 850µs, 12.3ms, 1.42s. The Swift
+// formatter in watchapp follows the same rules.
+func FormatSeconds(s float64) string {
+	abs := s
+	if abs < 0 {
+		abs = -abs
+	}
+	switch {
+	case abs == 0:
+		return "0ms"
+	case abs < 1e-3:
+		return fmt.Sprintf("%.0fµs", s*1e6)
+	case abs < 1:
+		return trimZero(fmt.Sprintf("%.1f", s*1e3)) + "ms"
+	}
+	return trimZero(fmt.Sprintf("%.2f", s)) + "s"
+}
+
+func trimZero(v string) string {
+	if strings.Contains(v, ".") {
+		v = strings.TrimRight(strings.TrimRight(v, "0"), ".")
+	}
+	return v
+}

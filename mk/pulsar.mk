@@ -1,5 +1,5 @@
 # Pulsar exporter/receiver and their shared client (issue 3).
-PULSAR_PKGS := ./internal/pulsarclient/... ./exporter/pulsarexporter/...
+PULSAR_PKGS := ./internal/pulsarclient/... ./exporter/pulsarexporter/... ./receiver/pulsarreceiver/...
 
 .PHONY: test-pulsar
 # The unit tests again under the race detector: the exporter awaits broker

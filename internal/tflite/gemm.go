@@ -1,17 +1,22 @@
 package tflite
 
-// Float32 matrix multiplication for FULLY_CONNECTED, CONV_2D (via im2col) and
-// BATCH_MATMUL. The right-hand side (weights) is packed once into panels of
-// panelWidth columns so that the inner loop streams contiguous memory:
+// Float32 matrix multiplication for FULLY_CONNECTED and CONV_2D (via im2col).
+// The right-hand side (constant weights) is packed once, at load, into panels
+// of panelWidth columns so the inner loop streams contiguous memory:
 //
-//	C[i, j] = bias[j] + Σ_k A[i, k] · B[k, j]
+//	C[i, j] = act(bias[j] + Σ_k A[i, k] · W[j, k])
 //
-// with B given as W[j, k] (TFLite's [out, in] weight layout).
+// with W in TFLite's [out, in] layout. On amd64 with AVX2+FMA the micro-kernels
+// are in gemm_amd64.s (4 rows × 16 columns, and 1 row × 64 columns for the
+// batch-1 case); elsewhere the portable Go kernel below runs.
 
-const panelWidth = 16
+const (
+	panelWidth = 16
+	panelGroup = 4 // panels are padded to a multiple of this (1×64 kernel)
+)
 
 // packedMatrix is B = Wᵀ stored panel by panel: panel p holds columns
-// [16p, 16p+16) as K rows of 16 values (zero padded past N).
+// [16p, 16p+16) as k rows of 16 values, zero past n.
 type packedMatrix struct {
 	k, n int
 	data []float32
@@ -19,55 +24,71 @@ type packedMatrix struct {
 
 func panels(n int) int { return (n + panelWidth - 1) / panelWidth }
 
+func paddedPanels(n int) int { return (panels(n) + panelGroup - 1) / panelGroup * panelGroup }
+
+func packedSize(n, k int) int { return paddedPanels(n) * k * panelWidth }
+
 // packWeights packs W [n, k] (row-major, k contiguous).
 func packWeights(w []float32, n, k int) *packedMatrix {
-	p := &packedMatrix{k: k, n: n, data: make([]float32, panels(n)*k*panelWidth)}
+	p := &packedMatrix{k: k, n: n, data: make([]float32, packedSize(n, k))}
 	p.packInto(w, p.data)
 	return p
 }
 
 func (p *packedMatrix) packInto(w []float32, dst []float32) {
 	n, k := p.n, p.k
+	clear(dst)
 	for pi := 0; pi < panels(n); pi++ {
 		base := pi * k * panelWidth
 		for kk := 0; kk < k; kk++ {
 			row := dst[base+kk*panelWidth : base+(kk+1)*panelWidth]
 			for c := 0; c < panelWidth; c++ {
-				j := pi*panelWidth + c
-				if j < n {
+				if j := pi*panelWidth + c; j < n {
 					row[c] = w[j*k+kk]
-				} else {
-					row[c] = 0
 				}
 			}
 		}
 	}
 }
 
-// gemm computes C[m, n] = A[m, k] · B + bias (bias may be nil); lda/ldc are
-// row strides. Rows are processed four at a time.
-func gemm(m int, a []float32, lda int, b *packedMatrix, bias []float32, c []float32, ldc int) {
-	k, n := b.k, b.n
-	np := panels(n)
-	i := 0
-	for ; i+4 <= m; i += 4 {
-		for pi := 0; pi < np; pi++ {
-			pan := b.data[pi*k*panelWidth : (pi+1)*k*panelWidth]
-			w := min(panelWidth, n-pi*panelWidth)
-			kernel4x16(k, a[i*lda:], lda, pan, c[i*ldc+pi*panelWidth:], ldc, w, bias, pi*panelWidth)
-		}
+// clampFor returns the clamp the micro-kernels apply for a fused activation;
+// the third value enables it. TANH is applied by the caller.
+func clampFor(a activation) [3]float32 {
+	switch a {
+	case actRelu:
+		return [3]float32{0, float32(inf), 1}
+	case actRelu6:
+		return [3]float32{0, 6, 1}
+	case actReluN1To1:
+		return [3]float32{-1, 1, 1}
 	}
-	for ; i < m; i++ {
-		for pi := 0; pi < np; pi++ {
+	return [3]float32{}
+}
+
+var (
+	inf     = 1e39 // overflows float32 to +Inf
+	zeros64 [64]float32
+)
+
+// gemm computes C[m, n] = act(A[m, k] · B + bias); bias may be nil, lda/ldc are
+// row strides. Fused TANH is left to the caller (applyActivation).
+func gemm(m int, a []float32, lda int, b *packedMatrix, bias []float32, c []float32, ldc int, act activation) {
+	cl := clampFor(act)
+	if gemmFast(m, a, lda, b, bias, c, ldc, &cl) {
+		return
+	}
+	k, n := b.k, b.n
+	for i := 0; i < m; i++ {
+		for pi := 0; pi < panels(n); pi++ {
 			pan := b.data[pi*k*panelWidth : (pi+1)*k*panelWidth]
 			w := min(panelWidth, n-pi*panelWidth)
-			kernel1x16(k, a[i*lda:i*lda+k], pan, c[i*ldc+pi*panelWidth:], w, bias, pi*panelWidth)
+			kernel1x16(k, a[i*lda:i*lda+k], pan, c[i*ldc+pi*panelWidth:], w, bias, pi*panelWidth, &cl)
 		}
 	}
 }
 
-// kernel1x16 computes one row of one panel.
-func kernel1x16(k int, a []float32, pan []float32, c []float32, w int, bias []float32, j0 int) {
+// kernel1x16 computes one row of one panel (portable kernel).
+func kernel1x16(k int, a []float32, pan []float32, c []float32, w int, bias []float32, j0 int, cl *[3]float32) {
 	var acc [panelWidth]float32
 	if bias != nil {
 		copy(acc[:w], bias[j0:j0+w])
@@ -92,15 +113,10 @@ func kernel1x16(k int, a []float32, pan []float32, c []float32, w int, bias []fl
 		acc[14] += av * r[14]
 		acc[15] += av * r[15]
 	}
-	copy(c[:w], acc[:w])
-}
-
-// kernel4x16 computes four rows of one panel; gemm_amd64.go replaces it with an
-// AVX2/FMA version when the CPU has one.
-var kernel4x16 = kernel4x16Go
-
-func kernel4x16Go(k int, a []float32, lda int, pan []float32, c []float32, ldc int, w int, bias []float32, j0 int) {
-	for r := 0; r < 4; r++ {
-		kernel1x16(k, a[r*lda:r*lda+k], pan, c[r*ldc:], w, bias, j0)
+	if cl[2] != 0 {
+		for i, v := range acc[:w] {
+			acc[i] = min(max(v, cl[0]), cl[1])
+		}
 	}
+	copy(c[:w], acc[:w])
 }

@@ -127,7 +127,7 @@ func (k *fcKernel) prepare(n *node) error {
 		// int8 rows + per-row scale and offset
 		n.scratchWords = words(batch*k.k) + 2*batch
 	case k.packed == nil:
-		n.scratchWords = panels(k.n) * k.k * panelWidth
+		n.scratchWords = words(4 * packedSize(k.n, k.k))
 	}
 	return n.out[0].setShape(out, *n.lim)
 }
@@ -143,13 +143,15 @@ func (k *fcKernel) eval(n *node) error {
 	case k.hybrid != nil:
 		k.hybrid.matmul(batch, x, bias, o, n.scratch)
 	case k.packed != nil:
-		gemm(batch, x, k.k, k.packed, bias, o, k.n)
+		gemm(batch, x, k.k, k.packed, bias, o, k.n, k.act)
 	default:
-		pm := packedMatrix{k: k.k, n: k.n, data: f32View(n.scratch, panels(k.n)*k.k*panelWidth)}
+		pm := packedMatrix{k: k.k, n: k.n, data: f32View(n.scratch, packedSize(k.n, k.k))}
 		pm.packInto(n.in[1].f32, pm.data)
-		gemm(batch, x, k.k, &pm, bias, o, k.n)
+		gemm(batch, x, k.k, &pm, bias, o, k.n, k.act)
 	}
-	applyActivation(k.act, o)
+	if k.hybrid != nil || k.act == actTanh {
+		applyActivation(k.act, o)
+	}
 	return nil
 }
 
@@ -426,21 +428,71 @@ func (k *convKernel) eval(n *node) error {
 		bias = n.in[2].f32
 	}
 	rows := g.bat * g.outH * g.outW
-	if k.direct(g) {
-		gemm(rows, x, k.kdim, k.packed, bias, o, k.cout)
-		applyActivation(k.act, o)
-		return nil
+	switch {
+	case k.direct(g):
+		gemm(rows, x, k.kdim, k.packed, bias, o, k.cout, k.act)
+	case k.rowwise(g):
+		k.evalRowwise(g, x, bias, o, n.scratch)
+	default:
+		col := f32View(n.scratch, convTile*k.kdim)
+		for r0 := 0; r0 < rows; r0 += convTile {
+			t := min(convTile, rows-r0)
+			for r := 0; r < t; r++ {
+				im2colRow(g, x, r0+r, col[r*k.kdim:(r+1)*k.kdim])
+			}
+			gemm(t, col, k.kdim, k.packed, bias, o[r0*k.cout:], k.cout, k.act)
+		}
 	}
-	col := f32View(n.scratch, convTile*k.kdim)
-	for r0 := 0; r0 < rows; r0 += convTile {
-		t := min(convTile, rows-r0)
+	if k.act == actTanh {
+		applyActivation(k.act, o)
+	}
+	return nil
+}
+
+// rowwise reports a convolution whose receptive fields along a row of output
+// are overlapping windows of the input (filter height 1, no dilation across
+// width) — every Conv1D. The interior of a row then needs no im2col: row ox of
+// the patch matrix starts at input column ox·stride−pad, so the input itself is
+// the patch matrix with a row stride of stride·channels.
+func (k *convKernel) rowwise(g *geometry) bool {
+	return g.filterH == 1 && g.dilW == 1
+}
+
+func (k *convKernel) evalRowwise(g *geometry, x, bias, o []float32, scratch []uint64) {
+	col := f32View(scratch, convTile*k.kdim)
+	c := g.inC
+	// Interior outputs: ox·sw − padLeft ≥ 0 and ox·sw − padLeft + filterW ≤ inW.
+	lo := (g.padLeft + g.strideW - 1) / g.strideW
+	hi := (g.inW - g.filterW + g.padLeft) / g.strideW // inclusive
+	if g.inW-g.filterW+g.padLeft < 0 {
+		hi = -1
+	}
+	lo, hi = min(lo, g.outW), min(hi, g.outW-1)
+	for b := 0; b < g.bat; b++ {
+		for oy := 0; oy < g.outH; oy++ {
+			iy := oy*g.strideH - g.padTop
+			row := (b*g.outH + oy) * g.outW
+			if iy < 0 || iy >= g.inH || hi < lo {
+				k.im2colRows(g, x, row, row+g.outW, bias, o, col)
+				continue
+			}
+			k.im2colRows(g, x, row, row+lo, bias, o, col)
+			start := ((b*g.inH+iy)*g.inW + lo*g.strideW - g.padLeft) * c
+			gemm(hi-lo+1, x[start:], g.strideW*c, k.packed, bias, o[(row+lo)*k.cout:], k.cout, k.act)
+			k.im2colRows(g, x, row+hi+1, row+g.outW, bias, o, col)
+		}
+	}
+}
+
+// im2colRows computes output positions [r0, r1) through the patch buffer.
+func (k *convKernel) im2colRows(g *geometry, x []float32, r0, r1 int, bias, o, col []float32) {
+	for ; r0 < r1; r0 += convTile {
+		t := min(convTile, r1-r0)
 		for r := 0; r < t; r++ {
 			im2colRow(g, x, r0+r, col[r*k.kdim:(r+1)*k.kdim])
 		}
-		gemm(t, col, k.kdim, k.packed, bias, o[r0*k.cout:], k.cout)
+		gemm(t, col, k.kdim, k.packed, bias, o[r0*k.cout:], k.cout, k.act)
 	}
-	applyActivation(k.act, o)
-	return nil
 }
 
 // im2colRow writes the receptive field of output position row (b, oy, ox).

@@ -275,7 +275,7 @@ func (k *reshapeKernel) eval(n *node) error {
 // ---- STRIDED_SLICE and SLICE ----
 
 type sliceKernel struct {
-	strided                               bool
+	strided                                bool
 	beginMask, endMask, shrinkMask, offset int32
 }
 

@@ -1,0 +1,201 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/brokers/{kafka,pulsar}.sh. Sourced, not executed.
+#
+# Conventions:
+#   $LW_CACHE      download cache (default ~/.cache/latencywatch), never inside the repo
+#   $LW_CACHE/m2   Maven local repository used by every fetch
+#   <rundir>       one broker's state: ports.env, pid, logs, data, generated certs
+
+LW_CACHE="${LW_CACHE:-$HOME/.cache/latencywatch}"
+LW_M2="$LW_CACHE/m2"
+# Pinned so a fetch does not depend on whatever Maven would pick as "latest".
+LW_DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
+
+die() { echo "$LW_NAME: $*" >&2; exit 1; }
+log() { echo "$LW_NAME: $*" >&2; }
+
+# need_tools makes sure java 17+ and mvn exist; on a fresh Debian box (root) it
+# installs them with apt, so the script alone is enough on a new machine.
+need_tools() {
+  local missing=()
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v keytool >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+  if ((${#missing[@]})); then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+      log "installing ${missing[*]} with apt-get"
+      apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 \
+        || die "apt-get install ${missing[*]} failed"
+    else
+      die "missing tools: ${missing[*]} (install Java 17+ and Maven)"
+    fi
+  fi
+  local v
+  v=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+  [[ ${v%%.*} -ge 17 ]] 2>/dev/null || die "Java 17+ required, found specification version '${v}'"
+}
+
+# Some POMs (Pulsar's) declare extra repositories that cannot be reached here;
+# route every repository to Maven Central. Override with LW_MAVEN_SETTINGS.
+write_maven_settings() {
+  if [[ -n ${LW_MAVEN_SETTINGS:-} ]]; then return 0; fi
+  LW_MAVEN_SETTINGS="$LW_CACHE/maven-settings.xml"
+  cat >"$LW_MAVEN_SETTINGS.tmp" <<'EOT'
+<settings xmlns="http://maven.apache.org/SETTINGS/1.0.0">
+  <mirrors>
+    <mirror>
+      <id>central-only</id>
+      <mirrorOf>*</mirrorOf>
+      <url>https://repo.maven.apache.org/maven2</url>
+    </mirror>
+  </mirrors>
+</settings>
+EOT
+  mv "$LW_MAVEN_SETTINGS.tmp" "$LW_MAVEN_SETTINGS"
+}
+
+# mvn_fetch DIR: resolve DIR/pom.xml's runtime closure into DIR/lib.
+# Idempotent: DIR/lib/.stamp holds the pom's checksum; a matching stamp means done.
+# Concurrent callers serialise on DIR.lock; the copy goes to lib.tmp and is
+# renamed, so a half-written lib dir is never used.
+mvn_fetch() {
+  local dir=$1 sum
+  sum=$(sha256sum "$dir/pom.xml" | cut -d' ' -f1)
+  if [[ -f $dir/lib/.stamp && $(<"$dir/lib/.stamp") == "$sum" ]]; then return 0; fi
+  need_tools
+  (
+    flock 9
+    if [[ -f $dir/lib/.stamp && $(<"$dir/lib/.stamp") == "$sum" ]]; then exit 0; fi
+    log "resolving $(basename "$dir") jars with mvn into $dir/lib (Maven repo $LW_M2)"
+    rm -rf "$dir/lib.tmp"
+    write_maven_settings
+    mvn -B -q -s "$LW_MAVEN_SETTINGS" -f "$dir/pom.xml" -Dmaven.repo.local="$LW_M2" \
+      "$LW_DEP_PLUGIN:copy-dependencies" -DincludeScope=runtime -DoutputDirectory="$dir/lib.tmp" \
+      >"$dir/mvn.log" 2>&1 || { tail -n 40 "$dir/mvn.log" >&2; die "mvn copy-dependencies failed (full log: $dir/mvn.log)"; }
+    echo "$sum" >"$dir/lib.tmp/.stamp"
+    rm -rf "$dir/lib" && mv "$dir/lib.tmp" "$dir/lib"
+  ) 9>"$dir.lock"
+}
+
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on right now.
+# Ports already handed out in this shell ($LW_TAKEN) are never repeated.
+LW_TAKEN=" "
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 30000))
+    [[ $LW_TAKEN == *" $p "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      # Nothing answered; also make sure nothing is bound (e.g. a listener on another state).
+      if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+        LW_TAKEN+="$p "
+        echo "$p"
+        return 0
+      fi
+    fi
+  done
+  die "no free loopback port found"
+}
+
+# port_in_use PORT: true if something listens on 127.0.0.1:PORT.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# pid_alive RUNDIR NAME: true if RUNDIR/NAME.pid names a live process whose
+# command line mentions RUNDIR (guards against a stale PID reused by another process).
+pid_alive() {
+  local f="$1/$2.pid" pid
+  [[ -f $f ]] || return 1
+  pid=$(<"$f")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$1" || return 1
+}
+
+# stop_pid RUNDIR NAME TIMEOUT: SIGTERM the process (group) in RUNDIR/NAME.pid,
+# SIGKILL after TIMEOUT seconds. Data stays so `start` can resume it.
+stop_pid() {
+  local rundir=$1 name=$2 timeout=${3:-30} pid
+  if ! pid_alive "$rundir" "$name"; then
+    rm -f "$rundir/$name.pid"
+    log "not running (no live PID in $rundir/$name.pid)"
+    return 0
+  fi
+  pid=$(<"$rundir/$name.pid")
+  log "stopping PID $pid (SIGTERM, SIGKILL after ${timeout}s)"
+  # The JVM was started with setsid, so its PID is also its process group.
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < timeout * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "PID $pid still alive after ${timeout}s; SIGKILL"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$rundir/$name.pid"
+}
+
+# launch RUNDIR NAME CMD...: start CMD in its own session (process group) with
+# output to RUNDIR/NAME.log, record the PID in RUNDIR/NAME.pid.
+launch() {
+  local rundir=$1 name=$2; shift 2
+  : >>"$rundir/$name.log"
+  echo "=== start $(date -u +%FT%TZ)" >>"$rundir/$name.log"
+  setsid "$@" </dev/null >>"$rundir/$name.log" 2>&1 &
+  echo $! >"$rundir/$name.pid"
+}
+
+# brokercheck_bin prints the path of the Go readiness checker (cmd/brokercheck),
+# building it into $LW_CACHE/bin first. `go build` is a no-op when nothing
+# changed; with-brokers.sh builds it once and passes LW_BROKERCHECK along.
+brokercheck_bin() {
+  if [[ -n ${LW_BROKERCHECK:-} && -x $LW_BROKERCHECK ]]; then echo "$LW_BROKERCHECK"; return 0; fi
+  local repo; repo=$(cd "$LW_SCRIPT_DIR/../.." && pwd)
+  local bin="$LW_CACHE/bin/brokercheck"
+  mkdir -p "$LW_CACHE/bin"
+  (
+    flock 9
+    cd "$repo" && go build -o "$bin.tmp" ./cmd/brokercheck && mv "$bin.tmp" "$bin"
+  ) 9>"$LW_CACHE/bin/brokercheck.lock" >&2 || die "building cmd/brokercheck failed"
+  echo "$bin"
+}
+
+# write_ctl RUNDIR SCRIPT: write RUNDIR/ctl, the command tests use to stop and
+# start this broker (`ctl stop`, `ctl start` = start + wait until ready).
+write_ctl() {
+  local run=$1 script=$2
+  cat >"$run/ctl" <<EOT
+#!/usr/bin/env bash
+# Generated by $(basename "$script"): stop/start the broker in this directory.
+#   ctl stop     stop it (SIGTERM, then SIGKILL); data is kept
+#   ctl start    start it again on the same ports and data, wait until it serves
+set -euo pipefail
+case "\${1:-}" in
+  start) $(printf %q "$script") start $(printf %q "$run") && exec $(printf %q "$script") wait $(printf %q "$run") ;;
+  stop | wait | env) exec $(printf %q "$script") "\$1" $(printf %q "$run") ;;
+  *) echo "usage: \$0 start|stop|wait|env" >&2; exit 2 ;;
+esac
+EOT
+  chmod +x "$run/ctl"
+}
+
+# Logging config shared by both JVMs: warnings to stderr (-> NAME.log), plus the
+# start-up line of each broker at info.
+write_log4j2() {
+  local file=$1 infologger=$2
+  cat >"$file" <<EOT
+status = warn
+appender.err.type = Console
+appender.err.name = ERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.err.ref = ERR
+logger.started.name = $infologger
+logger.started.level = info
+EOT
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# with-brokers.sh CMD [ARGS...]
+#
+# Fetch (cached), start a real Kafka and a real Pulsar on free loopback ports,
+# wait until both really serve (produce/consume round trip), export their
+# addresses as LW_* env vars, run CMD, and ALWAYS stop both and delete their
+# data afterwards: on success, failure, Ctrl-C or SIGTERM. Exits with CMD's status.
+# Env vars and troubleshooting: docs/brokers.md.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BROKERS="$HERE/brokers"
+export LW_CACHE="${LW_CACHE:-$HOME/.cache/latencywatch}"
+
+if (($# == 0)); then
+  echo "usage: $0 CMD [ARGS...]" >&2
+  exit 2
+fi
+
+say() { echo "with-brokers: $*" >&2; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Our own temp root unless the caller chose one; only a root we created is removed.
+if [[ -n ${LW_BROKERS_DIR:-} ]]; then
+  mkdir -p "$LW_BROKERS_DIR"
+  LW_BROKERS_DIR=$(cd "$LW_BROKERS_DIR" && pwd)
+  ROOT=$(mktemp -d "$LW_BROKERS_DIR/run.XXXXXX")
+else
+  ROOT=$(mktemp -d "${TMPDIR:-/tmp}/lw-brokers.XXXXXX")
+fi
+export LW_BROKERS_DIR="$ROOT"
+KRUN="$ROOT/kafka"
+PRUN="$ROOT/pulsar"
+mkdir -p "$KRUN" "$PRUN"
+
+CMD_PID=
+WATCHDOG_PID=
+CLEANED=
+cleanup() {
+  local status=$?
+  set +e
+  [[ -n $CLEANED ]] && return "$status"
+  CLEANED=1
+  trap '' INT TERM
+  if [[ -n $CMD_PID ]] && kill -0 "$CMD_PID" 2>/dev/null; then
+    say "stopping CMD (PID $CMD_PID)"
+    kill -TERM -- "-$CMD_PID" 2>/dev/null || kill -TERM "$CMD_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$CMD_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$CMD_PID" 2>/dev/null || kill -KILL "$CMD_PID" 2>/dev/null || true
+  fi
+  say "stopping brokers"
+  "$BROKERS/kafka.sh" stop "$KRUN" &
+  local ks=$!
+  "$BROKERS/pulsar.sh" stop "$PRUN" &
+  local ps=$!
+  # Wait for these two only: a bare `wait` would also wait for the watchdog.
+  wait "$ks" "$ps"
+  [[ -n $WATCHDOG_PID ]] && kill -- "-$WATCHDOG_PID" 2>/dev/null
+  rm -rf "$ROOT"
+  return "$status"
+}
+trap 'cleanup' EXIT
+trap 'say "interrupted"; exit 130' INT
+trap 'say "terminated"; exit 143' TERM
+
+T0=$(now)
+"$BROKERS/kafka.sh" fetch
+"$BROKERS/pulsar.sh" fetch
+say "fetch (cached after the first run): $(since "$T0")s"
+
+T1=$(now)
+LW_BROKERCHECK=$(LW_NAME=with-brokers LW_SCRIPT_DIR="$BROKERS" bash -c 'source "$LW_SCRIPT_DIR/lib.sh"; brokercheck_bin')
+export LW_BROKERCHECK
+say "brokercheck build: $(since "$T1")s"
+
+# Watchdog in its own session: if this script dies without running its traps
+# (SIGKILL), it stops both JVMs so none is left behind.
+setsid bash -c '
+  parent=$1; shift
+  while kill -0 "$parent" 2>/dev/null; do sleep 2; done
+  for f in "$@"; do [[ -f $f ]] && kill -TERM -- "-$(<"$f")" 2>/dev/null; done
+  sleep 30
+  for f in "$@"; do [[ -f $f ]] && kill -KILL -- "-$(<"$f")" 2>/dev/null; done
+  exit 0' lw-brokers-watchdog $$ "$KRUN/kafka.pid" "$PRUN/pulsar.pid" </dev/null >/dev/null 2>&1 &
+WATCHDOG_PID=$!
+
+# Start both, then wait for both in parallel, timing each from its own start.
+T2=$(now)
+"$BROKERS/kafka.sh" start "$KRUN"
+"$BROKERS/pulsar.sh" start "$PRUN"
+( "$BROKERS/kafka.sh" wait "$KRUN" && say "kafka ready in $(since "$T2")s" ) &
+KW=$!
+( "$BROKERS/pulsar.sh" wait "$PRUN" && say "pulsar ready in $(since "$T2")s" ) &
+PW=$!
+ok=1
+wait "$KW" || ok=
+wait "$PW" || ok=
+[[ -n $ok ]] || { say "brokers did not become ready; logs: $KRUN/kafka.log $PRUN/pulsar.log"; exit 1; }
+say "both brokers ready in $(since "$T2")s (total incl. fetch $(since "$T0")s)"
+
+eval "$("$BROKERS/kafka.sh" env "$KRUN")"
+eval "$("$BROKERS/pulsar.sh" env "$PRUN")"
+env | grep -E '^LW_(KAFKA|PULSAR|BROKERS)_' | grep -vE 'PASSWORD|TOKEN=' | sort | sed 's/^/with-brokers:   /' >&2
+
+# CMD runs in the background (own process group) so a TERM/INT to this script is
+# handled at once; `<&0` keeps its stdin.
+set +e
+setsid -w "$@" <&0 &
+CMD_PID=$!
+wait "$CMD_PID"
+status=$?
+CMD_PID=
+set -e
+say "CMD exited with status $status"
+exit "$status"

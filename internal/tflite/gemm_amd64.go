@@ -4,7 +4,13 @@ package tflite
 
 import "golang.org/x/sys/cpu"
 
-var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var (
+	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+)
+
+//go:noescape
+func gemm8x16AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, clamp *[3]float32)
 
 //go:noescape
 func gemm4x16AVX2(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, clamp *[3]float32)
@@ -21,7 +27,7 @@ func gemmFast(m int, a []float32, lda int, b *packedMatrix, bias []float32, c []
 	return true
 }
 
-// gemmAVX2 tiles C into 4×16 blocks (1×64 for leftover rows). Blocks that run
+// gemmAVX2 tiles C into 8×16 (AVX-512) and 4×16 blocks (1×64 for leftover rows). Blocks that run
 // past n are computed into a stack buffer and the valid columns copied, so the
 // kernels never write outside C; bias is likewise padded on the stack.
 func gemmAVX2(m int, a []float32, lda int, b *packedMatrix, bias []float32, c []float32, ldc int, cl *[3]float32) {
@@ -39,7 +45,7 @@ func gemmAVX2(m int, a []float32, lda int, b *packedMatrix, bias []float32, c []
 		return
 	}
 	ps := k * panelWidth
-	var tmp [4 * 64]float32
+	var tmp [8 * 64]float32
 	var bpad [64]float32
 	// biasAt returns bias[j0:j0+span] or, past n, a zero-padded copy.
 	biasAt := func(j0, span int) *float32 {
@@ -54,6 +60,20 @@ func gemmAVX2(m int, a []float32, lda int, b *packedMatrix, bias []float32, c []
 		return &bpad[0]
 	}
 	i := 0
+	for ; useAVX512 && i+8 <= m; i += 8 {
+		for pi := 0; pi < panels(n); pi++ {
+			j0 := pi * panelWidth
+			w := min(panelWidth, n-j0)
+			if w == panelWidth {
+				gemm8x16AVX512(k, &a[i*lda], lda, &b.data[pi*ps], &c[i*ldc+j0], ldc, biasAt(j0, panelWidth), cl)
+				continue
+			}
+			gemm8x16AVX512(k, &a[i*lda], lda, &b.data[pi*ps], &tmp[0], panelWidth, biasAt(j0, panelWidth), cl)
+			for r := 0; r < 8; r++ {
+				copy(c[(i+r)*ldc+j0:(i+r)*ldc+j0+w], tmp[r*panelWidth:r*panelWidth+w])
+			}
+		}
+	}
 	for ; i+4 <= m; i += 4 {
 		for pi := 0; pi < panels(n); pi++ {
 			j0 := pi * panelWidth

@@ -367,6 +367,7 @@ type interval struct {
 	words       int
 	bind        func(mem []uint64)
 	off         int
+	members     map[*Tensor]bool // tensors sharing this block (aliases)
 }
 
 const alignWords = 8 // 64-byte alignment of every arena block
@@ -403,25 +404,32 @@ func (ip *Interpreter) plan() error {
 
 func (si *sgInst) intervals() []*interval {
 	end := len(si.nodes)
+	root := si.aliases()
 	byTensor := map[*Tensor]*interval{}
 	var out []*interval
 	touch := func(t *Tensor, at int) {
 		if t == nil || t.known {
 			return
 		}
-		iv, ok := byTensor[t]
+		r := t
+		if a, ok := root[t]; ok {
+			r = a
+		}
+		iv, ok := byTensor[r]
 		if !ok {
-			tt := t
-			iv = &interval{first: at, last: at, words: words(t.byteSize()), bind: tt.bind}
-			byTensor[t] = iv
+			iv = &interval{first: at, last: at}
+			byTensor[r] = iv
 			out = append(out, iv)
 		}
-		if at < iv.first {
-			iv.first = at
+		if _, seen := iv.members[t]; !seen {
+			if iv.members == nil {
+				iv.members = map[*Tensor]bool{}
+			}
+			iv.members[t] = true
+			iv.words = max(iv.words, words(t.byteSize()))
 		}
-		if at > iv.last {
-			iv.last = at
-		}
+		iv.first = min(iv.first, at)
+		iv.last = max(iv.last, at)
 	}
 	for _, t := range si.in {
 		touch(t, -1)
@@ -444,7 +452,47 @@ func (si *sgInst) intervals() []*interval {
 	for _, t := range si.out {
 		touch(t, end)
 	}
+	for _, iv := range out {
+		if iv.bind == nil {
+			members := iv.members
+			iv.bind = func(m []uint64) {
+				for t := range members {
+					t.bind(m)
+				}
+			}
+		}
+	}
 	return out
+}
+
+// aliases maps the output of each RESHAPE/EXPAND_DIMS/SQUEEZE to the tensor
+// whose memory it can share (same bytes, only the shape differs), so those
+// operators copy nothing. Subgraph inputs and outputs never alias: WHILE
+// copies loop variables between them.
+func (si *sgInst) aliases() map[*Tensor]*Tensor {
+	io := map[*Tensor]bool{}
+	for _, t := range si.in {
+		io[t] = true
+	}
+	for _, t := range si.out {
+		io[t] = true
+	}
+	root := map[*Tensor]*Tensor{}
+	for _, n := range si.nodes {
+		if _, ok := n.k.(*reshapeKernel); !ok || n.dynamic {
+			continue
+		}
+		in, out := n.in[0], n.out[0]
+		if in.known || in.dynamic || io[in] || io[out] || in.byteSize() != out.byteSize() {
+			continue
+		}
+		r := in
+		if a, ok := root[in]; ok {
+			r = a
+		}
+		root[out] = r
+	}
+	return root
 }
 
 // assign gives each interval an offset (greedy by size, first fit among

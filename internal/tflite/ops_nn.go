@@ -410,7 +410,7 @@ func (k *convKernel) prepare(n *node) error {
 	st := g
 	n.state = &st
 	if !k.direct(&st) {
-		n.scratchWords = words(convTile * k.kdim * 4)
+		n.scratchWords = k.scratchWords()
 	}
 	return n.out[0].setShape([]int{g.bat, g.outH, g.outW, k.cout}, *n.lim)
 }
@@ -459,7 +459,6 @@ func (k *convKernel) rowwise(g *geometry) bool {
 }
 
 func (k *convKernel) evalRowwise(g *geometry, x, bias, o []float32, scratch []uint64) {
-	col := f32View(scratch, convTile*k.kdim)
 	c := g.inC
 	// Interior outputs: ox·sw − padLeft ≥ 0 and ox·sw − padLeft + filterW ≤ inW.
 	lo := (g.padLeft + g.strideW - 1) / g.strideW
@@ -468,20 +467,74 @@ func (k *convKernel) evalRowwise(g *geometry, x, bias, o []float32, scratch []ui
 		hi = -1
 	}
 	lo, hi = min(lo, g.outW), min(hi, g.outW-1)
+	// Border positions (a few per row) of all rows are gathered into one
+	// patch tile so they, too, run through the 4-row kernel.
+	bt := borderTile{k: k, g: g, x: x, bias: bias, o: o}
+	bt.col, bt.out, bt.rows = k.rowwiseScratch(scratch)
 	for b := 0; b < g.bat; b++ {
 		for oy := 0; oy < g.outH; oy++ {
 			iy := oy*g.strideH - g.padTop
 			row := (b*g.outH + oy) * g.outW
 			if iy < 0 || iy >= g.inH || hi < lo {
-				k.im2colRows(g, x, row, row+g.outW, bias, o, col)
+				bt.addRange(row, row+g.outW)
 				continue
 			}
-			k.im2colRows(g, x, row, row+lo, bias, o, col)
+			bt.addRange(row, row+lo)
 			start := ((b*g.inH+iy)*g.inW + lo*g.strideW - g.padLeft) * c
 			gemm(hi-lo+1, x[start:], g.strideW*c, k.packed, bias, o[(row+lo)*k.cout:], k.cout, k.act)
-			k.im2colRows(g, x, row+hi+1, row+g.outW, bias, o, col)
+			bt.addRange(row+hi+1, row+g.outW)
 		}
 	}
+	bt.flush()
+}
+
+// rowwiseScratch splits the node scratch into patch tile, output tile and row map.
+func (k *convKernel) rowwiseScratch(s []uint64) (col, out []float32, rows []int32) {
+	cw := words(4 * convTile * k.kdim)
+	ow := words(4 * convTile * k.cout)
+	col = f32View(s, convTile*k.kdim)
+	out = f32View(s[cw:], convTile*k.cout)
+	rows = unsafe.Slice((*int32)(unsafe.Pointer(&s[cw+ow])), convTile)
+	return col, out, rows
+}
+
+func (k *convKernel) scratchWords() int {
+	return words(4*convTile*k.kdim) + words(4*convTile*k.cout) + words(4*convTile)
+}
+
+type borderTile struct {
+	k        *convKernel
+	g        *geometry
+	x, bias  []float32
+	o        []float32
+	col, out []float32
+	rows     []int32
+	n        int
+}
+
+func (t *borderTile) addRange(r0, r1 int) {
+	kd := t.k.kdim
+	for r := r0; r < r1; r++ {
+		im2colRow(t.g, t.x, r, t.col[t.n*kd:(t.n+1)*kd])
+		t.rows[t.n] = int32(r)
+		t.n++
+		if t.n == convTile {
+			t.flush()
+		}
+	}
+}
+
+func (t *borderTile) flush() {
+	if t.n == 0 {
+		return
+	}
+	co := t.k.cout
+	gemm(t.n, t.col, t.k.kdim, t.k.packed, t.bias, t.out, co, t.k.act)
+	for i := 0; i < t.n; i++ {
+		r := int(t.rows[i])
+		copy(t.o[r*co:(r+1)*co], t.out[i*co:(i+1)*co])
+	}
+	t.n = 0
 }
 
 // im2colRows computes output positions [r0, r1) through the patch buffer.

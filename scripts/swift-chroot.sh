@@ -112,7 +112,7 @@ case "$cmd" in
   test)
     setup
     jobs="${LW_SWIFT_JOBS:-2}"
-    run_in_chroot bash -c 'cd /src/watchapp && exec swift test --scratch-path /lwbuild/watchapp -j "$0" "$@"' "$jobs" "$@"
+    run_in_chroot bash -c 'cd /src/watchapp && exec swift test --disable-swift-testing --scratch-path /lwbuild/watchapp -j "$0" "$@"' "$jobs" "$@"
     ;;
   *) die "unknown command '$cmd' (setup | test [args] | run CMD...)" ;;
 esac

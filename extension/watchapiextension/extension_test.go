@@ -47,8 +47,8 @@ func registerBody(token string, teams ...string) map[string]any {
 
 func alertBody(service, team, severity string) map[string]any {
 	return map[string]any{
-		"labels":   map[string]string{"service.name": service, "team": team, "cloud.region": "eu-west-1"},
-		"series":   service + " p99 eu-west-1", "state": "firing", "severity": severity,
+		"labels": map[string]string{"service.name": service, "team": team, "cloud.region": "eu-west-1"},
+		"series": service + " p99 eu-west-1", "state": "firing", "severity": severity,
 		"value": 1.25, "expected": 0.21, "score": 0.97, "group_key": `{}:{team="` + team + `"}`,
 	}
 }

@@ -72,7 +72,7 @@ func TestGoldenFixtures(t *testing.T) {
 	var s watchstate.Silence
 	require.NoError(t, json.Unmarshal(rec("silence.json", http.StatusCreated, "POST", "/v1/alerts/"+a.ID+"/silence", map[string]any{"duration_seconds": 3600, "created_by": "ana@example.com", "comment": "Silence 1h from the watch"}), &s))
 	e.expect(http.StatusCreated, "POST", "/v1/silences", map[string]any{
-		"matchers": []map[string]string{{"name": "team", "op": "=~", "value": "ads|search"}, {"name": "cloud.region", "op": "!=", "value": "eu-west-1"}},
+		"matchers":  []map[string]string{{"name": "team", "op": "=~", "value": "ads|search"}, {"name": "cloud.region", "op": "!=", "value": "eu-west-1"}},
 		"starts_at": t0.Add(time.Hour), "ends_at": t0.Add(3 * time.Hour), "created_by": "bob", "comment": "maintenance window",
 	}, nil)
 	rec("silence_list.json", http.StatusOK, "GET", "/v1/silences", nil)

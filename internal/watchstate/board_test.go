@@ -247,6 +247,8 @@ func TestSilenceValidation(t *testing.T) {
 		"no matchers": {Silence{EndsAt: t0.Add(time.Hour), CreatedBy: "a"}, "matchers"},
 		"bad op":      {Silence{Matchers: []Matcher{{Name: "a", Op: "==", Value: "b"}}, EndsAt: t0.Add(time.Hour), CreatedBy: "a"}, "matchers[0]"},
 		"bad regexp":  {Silence{Matchers: []Matcher{{Name: "a", Op: MatchRegexp, Value: "("}}, EndsAt: t0.Add(time.Hour), CreatedBy: "a"}, "matchers[0]"},
+		"long name":   {Silence{Matchers: []Matcher{{Name: strings.Repeat("n", 129), Op: MatchEqual, Value: "b"}}, EndsAt: t0.Add(time.Hour), CreatedBy: "a"}, "matchers[0]"},
+		"control":     {Silence{Matchers: []Matcher{{Name: "a", Op: MatchEqual, Value: "b\x01"}}, EndsAt: t0.Add(time.Hour), CreatedBy: "a"}, "matchers[0]"},
 		"past end":    {Silence{Matchers: []Matcher{{Name: "a", Op: MatchEqual, Value: "b"}}, StartsAt: t0.Add(-2 * time.Hour), EndsAt: t0.Add(-time.Hour), CreatedBy: "a"}, "ends_at"},
 		"end<=start":  {Silence{Matchers: []Matcher{{Name: "a", Op: MatchEqual, Value: "b"}}, StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(time.Hour), CreatedBy: "a"}, "ends_at"},
 		"too long":    {Silence{Matchers: []Matcher{{Name: "a", Op: MatchEqual, Value: "b"}}, EndsAt: t0.Add(100 * 24 * time.Hour), CreatedBy: "a"}, "ends_at"},
@@ -491,7 +493,9 @@ func TestFingerprintIsStable(t *testing.T) {
 	assert.Len(t, a, 16)
 }
 
-type fakeHost struct{ exts map[component.ID]component.Component }
+type fakeHost struct {
+	exts map[component.ID]component.Component
+}
 
 func (h fakeHost) GetExtensions() map[component.ID]component.Component { return h.exts }
 

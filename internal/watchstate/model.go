@@ -190,6 +190,12 @@ func (m *Matcher) Compile() error {
 	if m.Name == "" {
 		return fmt.Errorf("matcher name is empty")
 	}
+	if len(m.Name) > maxLabelNameLen {
+		return fmt.Errorf("matcher name is longer than %d bytes", maxLabelNameLen)
+	}
+	if hasControl(m.Name) || hasControl(m.Value) {
+		return fmt.Errorf("matcher %q contains control characters", m.Name)
+	}
 	switch m.Op {
 	case MatchEqual, MatchNotEqual:
 		m.re = nil
@@ -331,10 +337,14 @@ func validateText(field, v string, required bool, max int) error {
 	if len(v) > max {
 		return invalid(field, "is longer than %d bytes", max)
 	}
-	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' }) {
+	if hasControl(v) {
 		return invalid(field, "contains control characters")
 	}
 	return nil
+}
+
+func hasControl(v string) bool {
+	return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' })
 }
 
 func validateLabels(field string, labels map[string]string) error {

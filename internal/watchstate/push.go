@@ -135,7 +135,11 @@ func (p PushPayload) Encode(max int) ([]byte, error) {
 	}
 	steps := []func(*PushPayload) bool{
 		func(p *PushPayload) bool { changed := p.LW.Link != ""; p.LW.Link = ""; return changed },
-		func(p *PushPayload) bool { changed := p.APS.Alert.Subtitle != ""; p.APS.Alert.Subtitle = ""; return changed },
+		func(p *PushPayload) bool {
+			changed := p.APS.Alert.Subtitle != ""
+			p.APS.Alert.Subtitle = ""
+			return changed
+		},
 		func(p *PushPayload) bool { return shorten(&p.APS.Alert.Body, 120) },
 		func(p *PushPayload) bool {
 			series := shorten(&p.LW.Series, 80)

@@ -91,6 +91,9 @@ func run(kind string, args []string) error {
 		if last == nil {
 			return nil
 		}
+		if probe.IsAuthError(last) {
+			return fmt.Errorf("credentials refused (retrying cannot help): %w", last)
+		}
 		time.Sleep(300 * time.Millisecond)
 	}
 	return fmt.Errorf("not ready after %s: %w", *timeout, last)

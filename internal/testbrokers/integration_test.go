@@ -4,6 +4,10 @@ package testbrokers
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -136,5 +140,81 @@ func TestIntegrationPulsarStopStart(t *testing.T) {
 	}
 	if got[0] != "before-restart" || got[1] != "after-restart" {
 		t.Fatalf("after restart want [before-restart after-restart], got %v", got)
+	}
+}
+
+// TestIntegrationKafkaSASLSCRAM checks the SASL_SSL listener: the SCRAM user
+// round-trips over TLS, a wrong password is refused with an authentication
+// error, and a client without TLS cannot talk to the listener.
+func TestIntegrationKafkaSASLSCRAM(t *testing.T) {
+	s := KafkaSASL(t)
+	good := probe.Kafka{Brokers: []string{s.Brokers}, SCRAMUser: s.User, SCRAMPassword: s.Password, CAFile: s.CAFile}
+	if err := probe.KafkaRoundTrip(testCtx(t, time.Minute), good); err != nil {
+		t.Fatalf("right SCRAM credentials over TLS: %v", err)
+	}
+
+	bad := good
+	bad.SCRAMPassword = s.Password + "-wrong"
+	err := probe.KafkaRoundTrip(testCtx(t, 30*time.Second), bad)
+	if !probe.IsKafkaAuthError(err) {
+		t.Fatalf("wrong SCRAM password: want SASL_AUTHENTICATION_FAILED, got %v", err)
+	}
+	if strings.Contains(err.Error(), bad.SCRAMPassword) {
+		t.Fatalf("error message leaks the password: %v", err)
+	}
+
+	plain := probe.Kafka{Brokers: []string{s.Brokers}}
+	if err := probe.KafkaRoundTrip(testCtx(t, 10*time.Second), plain); err == nil {
+		t.Fatal("a plaintext client without SASL was served by the SASL_SSL listener")
+	}
+}
+
+// hs256Token is a JWT for subject sub signed with key: used to make a token
+// the broker must refuse (it does not know key).
+func hs256Token(sub string, key []byte) string {
+	enc := base64.RawURLEncoding
+	unsigned := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." +
+		enc.EncodeToString([]byte(`{"sub":"`+sub+`"}`))
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(unsigned))
+	return unsigned + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+// TestIntegrationPulsarTLSToken checks the TLS ports with token auth: the
+// harness token round-trips over pulsar+ssl:// (admin REST over https://), a
+// token signed with another key is refused with an authentication error, and
+// the anonymous role still lets token-less clients in.
+func TestIntegrationPulsarTLSToken(t *testing.T) {
+	s := PulsarTLS(t)
+	good := probe.Pulsar{URL: s.URL, HTTPURL: s.HTTPSURL, CAFile: s.CAFile, Token: s.Token}
+	if err := probe.PulsarRoundTrip(testCtx(t, time.Minute), good); err != nil {
+		t.Fatalf("right token over TLS: %v", err)
+	}
+
+	otherKey := make([]byte, 32)
+	if _, err := rand.Read(otherKey); err != nil {
+		t.Fatal(err)
+	}
+	bad := good
+	bad.Token = hs256Token("admin", otherKey)
+	// Binary protocol only (no HTTP URL), then the admin REST on its own.
+	badBinary := bad
+	badBinary.HTTPURL = ""
+	err := probe.PulsarRoundTrip(testCtx(t, 30*time.Second), badBinary)
+	if !probe.IsPulsarAuthError(err) {
+		t.Fatalf("wrong token over pulsar+ssl://: want an authentication error, got %v", err)
+	}
+	if strings.Contains(err.Error(), bad.Token) {
+		t.Fatalf("error message leaks the token: %v", err)
+	}
+	t.Logf("wrong token refused as expected: %v", err)
+	// No HTTP counterpart: with anonymousUserRole set, Pulsar's admin REST
+	// treats a request whose token fails every provider as anonymous instead
+	// of answering 401 (docs/brokers.md), so only the binary protocol can show
+	// the refusal here.
+
+	anon := probe.Pulsar{URL: s.URL, CAFile: s.CAFile}
+	if err := probe.PulsarRoundTrip(testCtx(t, time.Minute), anon); err != nil {
+		t.Fatalf("token-less client over TLS (anonymous role): %v", err)
 	}
 }

@@ -59,6 +59,11 @@ init_rundir() {
   local bport cport sport
   bport=$(free_port); cport=$(free_port); sport=$(free_port)
   write_log4j2 "$run/log4j2.properties" kafka.server.KafkaRaftServer
+  # SASL_SSL listener: self-signed CA + server cert (PEM keystore = PKCS#8 key
+  # followed by the certificate) and one SCRAM-SHA-512 user created at format time.
+  gen_tls "$run/tls"
+  cat "$run/tls/server.key" "$run/tls/server.pem" >"$run/tls/keystore.pem"
+  (umask 077 && random_hex 16 >"$run/tls/scram-password")
   cat >"$run/ports.env.tmp" <<EOT
 KAFKA_PORT=$bport
 KAFKA_CONTROLLER_PORT=$cport
@@ -69,10 +74,15 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$bport,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$bport
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$bport,CONTROLLER://127.0.0.1:$cport,SASL_SSL://127.0.0.1:$sport
+advertised.listeners=PLAINTEXT://127.0.0.1:$bport,SASL_SSL://127.0.0.1:$sport
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$run/tls/keystore.pem
+listener.name.sasl_ssl.ssl.client.auth=none
 log.dirs=$run/data
 num.partitions=1
 auto.create.topics.enable=true
@@ -89,6 +99,7 @@ EOT
   local cid
   cid=$(kjava "$run" kafka.tools.StorageTool random-uuid) || die "StorageTool random-uuid failed"
   kjava "$run" kafka.tools.StorageTool format -t "$cid" -c "$run/server.properties" \
+    --add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,password=$(<"$run/tls/scram-password")]" \
     >>"$run/format.log" 2>&1 || { cat "$run/format.log" >&2; die "StorageTool format failed (log: $run/format.log)"; }
   mv "$run/ports.env.tmp" "$run/ports.env"
 }
@@ -103,7 +114,7 @@ cmd_start() {
   # shellcheck source=/dev/null
   source "$run/ports.env"
   local p
-  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"; do
     port_in_use "$p" && die "port $p (remembered in $run/ports.env) is taken by another process; stop it or delete $run"
   done
   launch "$run" kafka java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
@@ -126,6 +137,9 @@ cmd_wait() {
   local pidfile="$run/kafka.pid"
   "$bc" kafka -brokers "127.0.0.1:$KAFKA_PORT" -timeout "${WAIT_TIMEOUT}s" -pidfile "$pidfile" \
     || { tail -n 30 "$run/kafka.log" >&2; die "not ready after ${WAIT_TIMEOUT}s (log: $run/kafka.log)"; }
+  "$bc" kafka -brokers "127.0.0.1:$KAFKA_SASL_PORT" -scram-user "$SCRAM_USER" \
+    -scram-password-file "$run/tls/scram-password" -ca "$run/tls/ca.pem" -timeout 60s -pidfile "$pidfile" \
+    || { tail -n 30 "$run/kafka.log" >&2; die "SASL_SSL listener not ready (log: $run/kafka.log)"; }
 }
 
 cmd_env() {
@@ -134,6 +148,10 @@ cmd_env() {
   # shellcheck source=/dev/null
   source "$run/ports.env"
   echo "export LW_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+  echo "export LW_KAFKA_SASL_BROKERS=127.0.0.1:$KAFKA_SASL_PORT"
+  echo "export LW_KAFKA_SCRAM_USER=$SCRAM_USER"
+  echo "export LW_KAFKA_SCRAM_PASSWORD=$(<"$run/tls/scram-password")"
+  echo "export LW_KAFKA_CA_FILE='$run/tls/ca.pem'"
   echo "export LW_KAFKA_CTL='$run/ctl'"
   echo "export LW_KAFKA_RUNDIR='$run'"
 }

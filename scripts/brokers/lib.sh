@@ -182,6 +182,45 @@ EOT
   chmod +x "$run/ctl"
 }
 
+# gen_tls DIR: self-signed CA (DIR/ca.pem) and a server certificate for
+# 127.0.0.1/localhost signed by it (DIR/server.pem, PKCS#8 key DIR/server.key).
+gen_tls() {
+  local d=$1
+  [[ -f $d/server.pem ]] && return 0
+  mkdir -p "$d" && chmod 700 "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca.key -out ca.pem \
+      -subj "/CN=LatencyWatch test CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl req -newkey rsa:2048 -nodes -sha256 -keyout server.key.raw -out server.csr -subj "/CN=localhost"
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+      "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >server.ext
+    openssl x509 -req -sha256 -days 3650 -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+      -extfile server.ext -out server.pem.tmp
+    openssl pkcs8 -topk8 -nocrypt -in server.key.raw -out server.key
+    rm -f server.key.raw server.csr server.ext
+    mv server.pem.tmp server.pem
+  ) >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; die "generating TLS certificates in $d failed"; }
+}
+
+# random_secret N: N random bytes as lowercase hex.
+random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# b64url: base64url without padding (JWT encoding) of stdin.
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# hs256_jwt SECRET_FILE SUBJECT: an HS256 JWT {"sub":SUBJECT} signed with the
+# raw key bytes in SECRET_FILE (what Pulsar's AuthenticationProviderToken checks).
+hs256_jwt() {
+  local key hdr body sig
+  key=$(od -An -tx1 <"$1" | tr -d ' \n')
+  hdr=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+  body=$(printf '{"sub":"%s"}' "$2" | b64url)
+  sig=$(printf '%s.%s' "$hdr" "$body" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | b64url)
+  printf '%s.%s.%s\n' "$hdr" "$body" "$sig"
+}
+
 # Logging config shared by both JVMs: warnings to stderr (-> NAME.log), plus the
 # start-up line of each broker at info.
 write_log4j2() {

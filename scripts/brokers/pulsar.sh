@@ -62,9 +62,14 @@ JAVA_OPENS=(
 init_rundir() {
   local run=$1
   if [[ -f $run/ports.env ]]; then return 0; fi
-  local pport wport bkport
-  pport=$(free_port); wport=$(free_port); bkport=$(free_port)
+  local pport wport bkport tport twport
+  pport=$(free_port); wport=$(free_port); bkport=$(free_port); tport=$(free_port); twport=$(free_port)
   write_log4j2 "$run/log4j2.properties" org.apache.pulsar.PulsarStandalone
+  # TLS ports + token auth in the same process: self-signed CA + server cert,
+  # an HS256 secret and a token for the super-user "admin". anonymousUserRole
+  # keeps clients without a token working on every port.
+  gen_tls "$run/tls"
+  (umask 077 && head -c 32 /dev/urandom >"$run/tls/token-secret.key" && hs256_jwt "$run/tls/token-secret.key" admin >"$run/tls/admin.token")
   mkdir -p "$run/data"
   cat >"$run/standalone.conf" <<EOT
 clusterName=standalone
@@ -92,6 +97,22 @@ diskUsageWarnThreshold=0.99
 dbStorage_writeCacheMaxSizeMb=32
 dbStorage_readAheadCacheMaxSizeMb=32
 dbStorage_rocksDB_blockCacheSize=16777216
+# security: TLS listeners beside the plaintext ones, token authentication
+brokerServicePortTls=$tport
+webServicePortTls=$twport
+tlsCertificateFilePath=$run/tls/server.pem
+tlsKeyFilePath=$run/tls/server.key
+tlsTrustCertsFilePath=$run/tls/ca.pem
+tlsRequireTrustedClientCertOnConnect=false
+tlsAllowInsecureConnection=false
+authenticationEnabled=true
+authenticationProviders=org.apache.pulsar.broker.authentication.AuthenticationProviderToken
+tokenSecretKey=file://$run/tls/token-secret.key
+anonymousUserRole=anonymous
+authorizationEnabled=false
+superUserRoles=admin
+brokerClientAuthenticationPlugin=org.apache.pulsar.client.impl.auth.AuthenticationToken
+brokerClientAuthenticationParameters=file://$run/tls/admin.token
 httpServerEnabled=false
 # BKCluster only honours --bookkeeper-port with allowEphemeralPorts=true; listeningInterface makes the bookie bind to loopback only
 allowEphemeralPorts=true
@@ -101,6 +122,8 @@ EOT
 PULSAR_PORT=$pport
 PULSAR_HTTP_PORT=$wport
 PULSAR_BOOKIE_PORT=$bkport
+PULSAR_TLS_PORT=$tport
+PULSAR_HTTPS_PORT=$twport
 EOT
 }
 
@@ -114,7 +137,7 @@ cmd_start() {
   # shellcheck source=/dev/null
   source "$run/ports.env"
   local p
-  for p in "$PULSAR_PORT" "$PULSAR_HTTP_PORT" "$PULSAR_BOOKIE_PORT"; do
+  for p in "$PULSAR_PORT" "$PULSAR_HTTP_PORT" "$PULSAR_BOOKIE_PORT" "$PULSAR_TLS_PORT" "$PULSAR_HTTPS_PORT"; do
     port_in_use "$p" && die "port $p (remembered in $run/ports.env) is taken by another process; stop it or delete $run"
   done
   # A zookeeper dir would silently switch the standalone to ZooKeeper mode; RocksDB only here.
@@ -152,6 +175,9 @@ cmd_wait() {
   "$bc" pulsar -url "pulsar://127.0.0.1:$PULSAR_PORT" -http "http://127.0.0.1:$PULSAR_HTTP_PORT" \
     -timeout "${WAIT_TIMEOUT}s" -pidfile "$run/pulsar.pid" \
     || { tail -n 30 "$run/pulsar.log" >&2; die "not ready after ${WAIT_TIMEOUT}s (log: $run/pulsar.log)"; }
+  "$bc" pulsar -url "pulsar+ssl://127.0.0.1:$PULSAR_TLS_PORT" -http "https://127.0.0.1:$PULSAR_HTTPS_PORT" \
+    -ca "$run/tls/ca.pem" -token-file "$run/tls/admin.token" -timeout 60s -pidfile "$run/pulsar.pid" \
+    || { tail -n 30 "$run/pulsar.log" >&2; die "TLS/token listener not ready (log: $run/pulsar.log)"; }
 }
 
 cmd_env() {
@@ -161,6 +187,11 @@ cmd_env() {
   source "$run/ports.env"
   echo "export LW_PULSAR_URL=pulsar://127.0.0.1:$PULSAR_PORT"
   echo "export LW_PULSAR_HTTP_URL=http://127.0.0.1:$PULSAR_HTTP_PORT"
+  echo "export LW_PULSAR_TLS_URL=pulsar+ssl://127.0.0.1:$PULSAR_TLS_PORT"
+  echo "export LW_PULSAR_HTTPS_URL=https://127.0.0.1:$PULSAR_HTTPS_PORT"
+  echo "export LW_PULSAR_CA_FILE='$run/tls/ca.pem'"
+  echo "export LW_PULSAR_TOKEN_FILE='$run/tls/admin.token'"
+  echo "export LW_PULSAR_TOKEN=$(<"$run/tls/admin.token")"
   echo "export LW_PULSAR_CTL='$run/ctl'"
   echo "export LW_PULSAR_RUNDIR='$run'"
 }

@@ -14,14 +14,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
@@ -170,7 +173,7 @@ func PulsarAdminReady(ctx context.Context, p Pulsar) error {
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if resp.StatusCode != http.StatusOK {
-			return "", fmt.Errorf("pulsar admin GET %s%s: HTTP %d: %.200s", p.HTTPURL, path, resp.StatusCode, body)
+			return "", &HTTPError{URL: p.HTTPURL + path, StatusCode: resp.StatusCode, Body: string(body)}
 		}
 		return string(body), nil
 	}
@@ -185,6 +188,45 @@ func PulsarAdminReady(ctx context.Context, p Pulsar) error {
 		return fmt.Errorf("pulsar admin at %s: namespace public/default not created yet (got %.200s)", p.HTTPURL, ns)
 	}
 	return nil
+}
+
+// ErrPulsarAuth marks a Pulsar handshake the broker refused because of the
+// client's credentials.
+var ErrPulsarAuth = errors.New("pulsar broker refused the credentials")
+
+// refusalRecorder keeps the last handshake refusal pulsar-client-go logs:
+// the client only returns a generic "connection error" when the broker answers
+// CONNECT with an error, and puts the broker's reason in a warning.
+type refusalRecorder struct {
+	mu     sync.Mutex
+	reason string
+}
+
+const refusedPrefix = "Failed to establish connection with broker"
+
+func (r *refusalRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (r *refusalRecorder) Handle(_ context.Context, rec slog.Record) error {
+	if strings.HasPrefix(rec.Message, refusedPrefix) {
+		r.mu.Lock()
+		r.reason = rec.Message
+		r.mu.Unlock()
+	}
+	return nil
+}
+func (r *refusalRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *refusalRecorder) WithGroup(string) slog.Handler      { return r }
+
+func (r *refusalRecorder) wrap(err error) error {
+	r.mu.Lock()
+	reason := r.reason
+	r.mu.Unlock()
+	if err == nil || reason == "" {
+		return err
+	}
+	if strings.Contains(strings.ToLower(reason), "authenticat") {
+		return fmt.Errorf("%w (%s): %w", ErrPulsarAuth, reason, err)
+	}
+	return fmt.Errorf("%w (%s)", err, reason)
 }
 
 // PulsarClientOptions returns client options for p with quiet logging and
@@ -214,11 +256,18 @@ func PulsarRoundTrip(ctx context.Context, p Pulsar) error {
 			return err
 		}
 	}
-	client, err := pulsar.NewClient(PulsarClientOptions(p))
+	opts := PulsarClientOptions(p)
+	rec := &refusalRecorder{}
+	opts.Logger = pulsarlog.NewLoggerWithSlog(slog.New(rec))
+	client, err := pulsar.NewClient(opts)
 	if err != nil {
 		return fmt.Errorf("pulsar client for %s: %w", p.URL, err)
 	}
 	defer client.Close()
+	return rec.wrap(pulsarRoundTrip(ctx, client, p))
+}
+
+func pulsarRoundTrip(ctx context.Context, client pulsar.Client, p Pulsar) error {
 
 	topic := "persistent://public/default/" + ReadyTopic
 	sub := uniquePayload("sub")
@@ -254,11 +303,39 @@ func PulsarRoundTrip(ctx context.Context, p Pulsar) error {
 	}
 }
 
-// IsPulsarAuthError reports whether err is the broker refusing the client's credentials.
+// IsKafkaAuthError reports whether err is Kafka refusing the SASL credentials.
+func IsKafkaAuthError(err error) bool {
+	return errors.Is(err, kerr.SaslAuthenticationFailed)
+}
+
+// IsPulsarAuthError reports whether err is Pulsar refusing the client's
+// credentials (binary protocol AuthenticationError, or HTTP 401 from the admin REST).
 func IsPulsarAuthError(err error) bool {
+	if errors.Is(err, ErrPulsarAuth) {
+		return true
+	}
 	var perr *pulsar.Error
 	if errors.As(err, &perr) && perr.Result() == pulsar.AuthenticationError {
 		return true
 	}
-	return err != nil && strings.Contains(err.Error(), "AuthenticationError")
+	var herr *HTTPError
+	if errors.As(err, &herr) && herr.StatusCode == http.StatusUnauthorized {
+		return true
+	}
+	return false
+}
+
+// IsAuthError reports whether err is either broker refusing credentials;
+// retrying such an error cannot help.
+func IsAuthError(err error) bool { return IsKafkaAuthError(err) || IsPulsarAuthError(err) }
+
+// HTTPError is a non-200 answer from the Pulsar admin REST API.
+type HTTPError struct {
+	URL        string
+	StatusCode int
+	Body       string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("pulsar admin GET %s: HTTP %d: %.200s", e.URL, e.StatusCode, e.Body)
 }

@@ -75,10 +75,10 @@ func TestLoadConfig(t *testing.T) {
 	pulsar.Keys = []KeyRule{{Attributes: []KeyPart{resKey("service.name")}}}
 	pulsar.Attributes = []AttributeConfig{{Column: "region"}}
 	pc := pulsarsource.NewDefaultConfig()
-	pc.URL = "pulsar+ssl://localhost:6651"
+	pc.ServiceURL = "pulsar+ssl://localhost:6651"
 	pc.Topic = "persistent://public/default/service-metadata"
-	pc.TLSTrustCertsFile = "/etc/ssl/pulsar-ca.pem"
-	pc.TokenFile = "/etc/latencywatch/pulsar.jwt"
+	pc.TLS.CAFile = "/etc/ssl/pulsar-ca.pem"
+	pc.Auth.TokenFile = "/etc/latencywatch/pulsar.jwt"
 	pulsar.Table.Pulsar = configoptional.Some(pc)
 
 	for name, want := range map[string]*Config{"inline": inline, "file": file, "kafka": kafka, "pulsar": pulsar} {
@@ -100,7 +100,8 @@ func TestLoadConfigInvalid(t *testing.T) {
 		"bad_quantile.yaml":               "metrics.quantiles[1]: 1.5 is not strictly between 0 and 1",
 		"kafka_no_topic.yaml":             "table.kafka.topic: must be set",
 		"kafka_bad_sasl.yaml":             `table.kafka.sasl.mechanism: "GSSAPI" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512`,
-		"pulsar_two_tokens.yaml":          "table.pulsar: set at most one of token and token_file",
+		"pulsar_two_tokens.yaml":          "auth: exactly one authentication method may be set, found token, token_file",
+		"pulsar_no_topic.yaml":            "table.pulsar.topic: must be set",
 		"file_unknown_format.yaml":        "table.file.format: cannot tell the format",
 		"inline_nested_value.yaml":        "table.inline.rows[0].values",
 		"duplicate_output.yaml":           `attributes[1].name: "cloud.region" is already written by attributes[0]`,

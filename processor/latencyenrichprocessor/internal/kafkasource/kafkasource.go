@@ -90,6 +90,9 @@ func saramaConfig(cfg Config) (*sarama.Config, error) {
 	sc.Consumer.Return.Errors = true
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Metadata.Full = false
+	// Reading a table must never create its topic: a typo would otherwise
+	// yield an empty, "ready" table.
+	sc.Metadata.AllowAutoTopicCreation = false
 	sc.Net.DialTimeout = 10 * time.Second
 	if t := cfg.TLS.Get(); t != nil {
 		tlsCfg, err := t.LoadTLSConfig(context.Background())

@@ -5,7 +5,9 @@
 package pulsarsource
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -14,9 +16,9 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/latencywatch/latencywatch/internal/pulsarclient"
 	"github.com/latencywatch/latencywatch/processor/latencyenrichprocessor/internal/metadatatable"
 )
 
@@ -42,28 +44,6 @@ func New(cfg Config, table *metadatatable.Table, lim metadatatable.Limits, logge
 	}
 	return &Source{cfg: cfg, table: table, lim: lim, logger: logger, reportErr: reportErr,
 		retryMin: 500 * time.Millisecond, retryMax: 15 * time.Second}, nil
-}
-
-func (s *Source) clientOptions() pulsar.ClientOptions {
-	o := pulsar.ClientOptions{
-		URL:                        s.cfg.URL,
-		OperationTimeout:           s.cfg.OperationTimeout,
-		ConnectionTimeout:          s.cfg.ConnectionTimeout,
-		TLSTrustCertsFilePath:      s.cfg.TLSTrustCertsFile,
-		TLSAllowInsecureConnection: s.cfg.TLSAllowInsecureConnection,
-		TLSValidateHostname:        s.cfg.TLSValidateHostname,
-		Logger:                     newZapLogger(s.logger),
-		// A private registry: the client's metrics must not collide with
-		// other Pulsar clients in the same process.
-		MetricsRegisterer: prometheus.NewRegistry(),
-	}
-	switch {
-	case s.cfg.Token != "":
-		o.Authentication = pulsar.NewAuthenticationToken(string(s.cfg.Token))
-	case s.cfg.TokenFile != "":
-		o.Authentication = pulsar.NewAuthenticationTokenFromFile(s.cfg.TokenFile)
-	}
-	return o
 }
 
 // Start connects and builds the table view in the background.
@@ -121,9 +101,10 @@ func (s *Source) run(ctx context.Context) {
 // CreateTableView returns once the view has read the topic up to its end, so
 // the table is ready after the first pass below.
 func (s *Source) session(ctx context.Context) error {
-	client, err := pulsar.NewClient(s.clientOptions())
+	started := time.Now()
+	client, err := pulsarclient.NewClient(ctx, &s.cfg.ClientConfig, s.logger)
 	if err != nil {
-		return fmt.Errorf("creating pulsar client for %s: %w", s.cfg.URL, err)
+		return err
 	}
 	defer client.Close()
 	type result struct {
@@ -134,9 +115,9 @@ func (s *Source) session(ctx context.Context) error {
 	go func() {
 		tv, err := client.CreateTableView(pulsar.TableViewOptions{
 			Topic:           s.cfg.Topic,
-			Schema:          pulsar.NewBytesSchema(nil),
-			SchemaValueType: reflect.TypeOf([]byte(nil)),
-			Logger:          newZapLogger(s.logger),
+			Schema:          rawSchema{},
+			SchemaValueType: anyType,
+			Logger:          pulsarclient.NewLogger(s.logger),
 		})
 		created <- result{tv, err}
 	}()
@@ -151,7 +132,7 @@ func (s *Source) session(ctx context.Context) error {
 		return ctx.Err()
 	case r := <-created:
 		if r.err != nil {
-			return fmt.Errorf("creating table view: %w", r.err)
+			return fmt.Errorf("creating table view: %w", client.Explain(r.err, started))
 		}
 		tv = r.tv
 	}
@@ -164,7 +145,7 @@ func (s *Source) session(ctx context.Context) error {
 	var firstMu sync.Mutex
 	recording := true
 	err = tv.ForEachAndListen(func(key string, v any) error {
-		payload, _ := v.([]byte)
+		payload := payloadOf(v)
 		firstMu.Lock()
 		if recording {
 			first[key] = hashBytes(payload)
@@ -184,7 +165,7 @@ func (s *Source) session(ctx context.Context) error {
 	current := map[string]struct{}{}
 	_ = tv.ForEach(func(key string, v any) error {
 		current[key] = struct{}{}
-		payload, _ := v.([]byte)
+		payload := payloadOf(v)
 		if h, ok := seen[key]; !ok || h != hashBytes(payload) {
 			s.apply(key, payload)
 		}
@@ -198,6 +179,58 @@ func (s *Source) session(ctx context.Context) error {
 	s.table.MarkReady()
 	<-ctx.Done()
 	return ctx.Err()
+}
+
+// anyType lets the view hold whatever a message's own schema decodes to, so
+// no producer schema can make the client's reflection panic.
+var anyType = reflect.TypeOf((*any)(nil)).Elem()
+
+// rawSchema subscribes without a schema (GetSchemaInfo is nil, so the
+// broker runs no compatibility check) and hands payloads over as bytes.
+// pulsar-client-go's BytesSchema cannot be used: it is sent as schema type
+// NONE, which the broker refuses on a topic written without a schema.
+type rawSchema struct{}
+
+func (rawSchema) Encode(v any) ([]byte, error) {
+	b, ok := v.([]byte)
+	if !ok {
+		return nil, fmt.Errorf("raw schema encodes []byte, got %T", v)
+	}
+	return b, nil
+}
+
+func (rawSchema) Decode(data []byte, v any) error {
+	p, ok := v.(*any)
+	if !ok {
+		return fmt.Errorf("raw schema decodes into *any, got %T", v)
+	}
+	*p = bytes.Clone(data)
+	return nil
+}
+
+func (rawSchema) Validate([]byte) error { return nil }
+
+func (rawSchema) GetSchemaInfo() *pulsar.SchemaInfo { return nil }
+
+// payloadOf turns a view value back into the JSON payload. Messages of
+// schema-less producers arrive as bytes; a producer's STRING or JSON schema
+// decodes to a string or a map. nil (an empty payload) is a delete.
+func payloadOf(v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []byte:
+		return x
+	case string:
+		return []byte(x)
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			// Not representable as JSON: ParseJSON rejects it as not_json.
+			return []byte(fmt.Sprintf("%v", x))
+		}
+		return b
+	}
 }
 
 func hashBytes(b []byte) uint64 {

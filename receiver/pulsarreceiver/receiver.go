@@ -63,6 +63,7 @@ type pulsarReceiver struct {
 	handler  signalHandler
 	obsrecv  *receiverhelper.ObsReport
 	counter  *redeliveryCounter
+	accepted *acceptedSet
 	dlqTopic string
 
 	// connect is replaced by tests.
@@ -95,6 +96,7 @@ func newReceiver(cfg *Config, set receiver.Settings, sig SignalConfig, h func(*r
 		handler:  h(obs),
 		obsrecv:  obs,
 		counter:  newRedeliveryCounter(100_000),
+		accepted: newAcceptedSet(100_000),
 		dlqTopic: cfg.deadLetterTopic(sig),
 	}
 	r.connect = r.realBackend
@@ -109,6 +111,11 @@ func (r *pulsarReceiver) consumerOptions() pulsar.ConsumerOptions {
 		Name:                r.cfg.ConsumerName,
 		NackRedeliveryDelay: r.cfg.Redelivery.InitialBackoff,
 		NackBackoffPolicy:   nackBackoff{initial: r.cfg.Redelivery.InitialBackoff, max: r.cfg.Redelivery.MaxBackoff},
+		// Batch-index acknowledgement stays off: on a broker without
+		// acknowledgmentAtBatchIndexLevelEnabled an index ack would ack the
+		// whole batch entry, losing a nacked sibling. The client then acks an
+		// entry once all its messages are acked, and acceptedSet drops the
+		// redelivered siblings that were already forwarded.
 	}
 	switch {
 	case r.signal.TopicsPattern != "":
@@ -273,6 +280,11 @@ func (r *pulsarReceiver) run(ctx context.Context, be *backend) {
 // handle forwards one message and settles it; it reports whether the
 // message left the subscription (acked or dead-lettered).
 func (r *pulsarReceiver) handle(ctx context.Context, cons messageConsumer, msg pulsar.Message) bool {
+	id := messageKey(msg)
+	if r.accepted.contains(id) {
+		r.ack(cons, msg, "duplicate")
+		return true
+	}
 	payload := msg.Payload()
 	r.telemetry.PulsarReceiverBytes.Add(ctx, int64(len(payload)))
 	data, items, err := r.handler.decode(payload)
@@ -292,12 +304,12 @@ func (r *pulsarReceiver) handle(ctx context.Context, cons messageConsumer, msg p
 	err = r.handler.consume(opCtx, data)
 	r.handler.endOp(opCtx, r.signal.Encoding, items, err)
 
-	id := messageKey(msg)
 	redeliveries := max(int(msg.RedeliveryCount()), r.counter.get(id))
 	v := decide(err, redeliveries, r.cfg.Redelivery.MaxRedeliveries)
 	switch v.action {
 	case actAck:
 		r.counter.forget(id)
+		r.accepted.add(id)
 		r.ack(cons, msg, v.reason)
 		return true
 	case actDeadLetter:
@@ -331,7 +343,7 @@ func (r *pulsarReceiver) deadLetter(ctx context.Context, cons messageConsumer, m
 		props["latencywatch.dlq.original_topic"] = msg.Topic()
 		props["latencywatch.dlq.subscription"] = r.cfg.Subscription
 		if id := msg.ID(); id != nil {
-			props["latencywatch.dlq.message_id"] = id.String()
+			props["latencywatch.dlq.message_id"] = formatID(id)
 		}
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		_, err = p.Send(sctx, &pulsar.ProducerMessage{
@@ -386,11 +398,17 @@ func (r *pulsarReceiver) count(outcome, reason string) {
 		attribute.NewSet(attribute.String("outcome", outcome), attribute.String("reason", reason))))
 }
 
+// messageKey identifies one message of a subscription, including its index
+// in a producer batch (MessageID.String leaves that out).
 func messageKey(msg pulsar.Message) string {
-	if id := msg.ID(); id != nil {
-		return msg.Topic() + "/" + id.String()
+	return msg.Topic() + "/" + formatID(msg.ID())
+}
+
+func formatID(id pulsar.MessageID) string {
+	if id == nil {
+		return ""
 	}
-	return msg.Topic()
+	return fmt.Sprintf("%d:%d:%d:%d", id.LedgerID(), id.EntryID(), id.PartitionIdx(), id.BatchIdx())
 }
 
 func truncate(s string, n int) string {
@@ -409,7 +427,7 @@ func clientMetadata(msg pulsar.Message) map[string][]string {
 		md["pulsar.key"] = []string{msg.Key()}
 	}
 	if id := msg.ID(); id != nil {
-		md["pulsar.message_id"] = []string{id.String()}
+		md["pulsar.message_id"] = []string{formatID(id)}
 	}
 	for k, v := range msg.Properties() {
 		md["pulsar.property."+k] = []string{v}

@@ -61,7 +61,11 @@ type fakeID struct {
 	id int
 }
 
-func (f fakeID) String() string { return fmt.Sprintf("1:%d:0", f.id) }
+func (f fakeID) String() string      { return fmt.Sprintf("1:%d:0", f.id) }
+func (f fakeID) LedgerID() int64     { return 1 }
+func (f fakeID) EntryID() int64      { return int64(f.id) }
+func (f fakeID) PartitionIdx() int32 { return 0 }
+func (f fakeID) BatchIdx() int32     { return -1 }
 
 type fakeMessage struct {
 	pulsar.Message
@@ -284,6 +288,20 @@ func TestDeadLetterFailureNacksInsteadOfDropping(t *testing.T) {
 	require.Eventually(t, func() bool { a, _ := sub.state(); return len(a) == 1 }, time.Second, time.Millisecond)
 	_, nacked := sub.state()
 	assert.Equal(t, []int{9, 9}, nacked)
+}
+
+func TestRedeliveredBatchMemberAlreadyAcceptedIsNotForwardedTwice(t *testing.T) {
+	sink := new(consumertest.TracesSink)
+	first := tracesMsg(t, 1, 2)
+	sub := newFakeSubscription(first)
+	startTraces(t, testConfig(), sink, sub, &fakeDLQ{})
+	require.Eventually(t, func() bool { a, _ := sub.state(); return len(a) == 1 }, 5*time.Second, time.Millisecond)
+	// The broker redelivers the whole batch entry, including this accepted message.
+	again := *first
+	again.redeliveries = 1
+	sub.queue <- &again
+	require.Eventually(t, func() bool { a, _ := sub.state(); return len(a) == 2 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, 2, sink.SpanCount(), "forwarded once")
 }
 
 func TestMetadataCopy(t *testing.T) {

@@ -92,3 +92,40 @@ func (c *redeliveryCounter) forget(id string) {
 	defer c.mu.Unlock()
 	delete(c.counts, id)
 }
+
+// acceptedSet remembers the ids of recently accepted messages. When one
+// message of a producer batch is nacked, brokers without batch-index
+// acknowledgement redeliver the whole batch; the receiver then acks the
+// messages it already forwarded instead of forwarding them twice. Bounded
+// (oldest ids are forgotten first).
+type acceptedSet struct {
+	mu   sync.Mutex // guards ids, ring, next
+	ids  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newAcceptedSet(size int) *acceptedSet {
+	return &acceptedSet{ids: make(map[string]struct{}, size), ring: make([]string, size)}
+}
+
+func (s *acceptedSet) contains(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[id]
+	return ok
+}
+
+func (s *acceptedSet) add(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ids[id]; ok {
+		return
+	}
+	if old := s.ring[s.next]; old != "" {
+		delete(s.ids, old)
+	}
+	s.ring[s.next] = id
+	s.ids[id] = struct{}{}
+	s.next = (s.next + 1) % len(s.ring)
+}

@@ -250,7 +250,7 @@ func (b *Board) ForgetDevice(ctx context.Context, token string) error {
 func (b *Board) Devices(teams ...string) []Device {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]Device, 0, len(b.devices))
+	out := []Device{}
 	for _, d := range b.devices {
 		if len(teams) == 0 || len(d.Teams) == 0 || slices.ContainsFunc(teams, func(t string) bool { return slices.Contains(d.Teams, t) }) {
 			d.Teams = slices.Clone(d.Teams)
@@ -337,9 +337,10 @@ func (b *Board) ListAlerts(f AlertFilter) []Alert {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.opts.Now().UTC()
+	active := b.activeSilencesLocked(now)
 	out := make([]Alert, 0, len(b.alerts))
 	for _, a := range b.alerts {
-		v := b.viewLocked(a, now)
+		v := b.viewWithLocked(a, active)
 		switch {
 		case f.State != "" && v.State != f.State,
 			f.Severity != "" && v.Severity != f.Severity,
@@ -372,24 +373,49 @@ func (b *Board) ListAlerts(f AlertFilter) []Alert {
 
 // viewLocked fills the acknowledgement and silence fields of a stored alert.
 func (b *Board) viewLocked(a Alert, now time.Time) Alert {
+	a = b.viewWithLocked(a, nil)
+	for id, s := range b.silences {
+		if s.StateAt(now) == SilenceActive && s.Matches(a.Labels) {
+			a.SilencedBy = append(a.SilencedBy, id)
+		}
+	}
+	sort.Strings(a.SilencedBy)
+	return a
+}
+
+// viewWithLocked is viewLocked with the active silences computed once by the
+// caller (ListAlerts views every alert against the same set).
+func (b *Board) viewWithLocked(a Alert, active []Silence) Alert {
 	a.Labels = maps.Clone(a.Labels)
 	a.AcknowledgedBy, a.AcknowledgedAt = "", nil
 	if ack, ok := b.acks[a.ID]; ok && ack.AlertSince.Equal(a.Since) {
 		at := ack.At
 		a.AcknowledgedBy, a.AcknowledgedAt = ack.By, &at
 	}
-	a.SilencedBy = b.silencingLocked(a.Labels, now)
+	a.SilencedBy = silencing(a.Labels, active)
 	return a
 }
 
-func (b *Board) silencingLocked(labels map[string]string, now time.Time) []string {
-	ids := []string{}
-	for id, s := range b.silences {
-		if s.StateAt(now) == SilenceActive && s.Matches(labels) {
-			ids = append(ids, id)
+// activeSilencesLocked returns the silences active at now, sorted by id.
+func (b *Board) activeSilencesLocked(now time.Time) []Silence {
+	active := make([]Silence, 0, len(b.silences))
+	for _, s := range b.silences {
+		if s.StateAt(now) == SilenceActive {
+			active = append(active, s)
 		}
 	}
-	sort.Strings(ids)
+	sort.Slice(active, func(i, j int) bool { return active[i].ID < active[j].ID })
+	return active
+}
+
+// silencing returns the ids of the silences (sorted by id) that match labels.
+func silencing(labels map[string]string, active []Silence) []string {
+	ids := []string{}
+	for i := range active {
+		if active[i].Matches(labels) {
+			ids = append(ids, active[i].ID)
+		}
+	}
 	return ids
 }
 
@@ -568,10 +594,11 @@ func (b *Board) ActiveSilences(labels map[string]string) []Silence {
 	defer b.mu.Unlock()
 	now := b.opts.Now()
 	out := []Silence{}
-	for _, id := range b.silencingLocked(labels, now) {
-		s := b.silences[id]
-		s.State = SilenceActive
-		out = append(out, s)
+	for _, s := range b.activeSilencesLocked(now) {
+		if s.Matches(labels) {
+			s.State = SilenceActive
+			out = append(out, s)
+		}
 	}
 	return out
 }

@@ -31,9 +31,11 @@ const sweepInterval = time.Minute
 type watchAPI struct {
 	cfg *Config
 	set extension.Settings
-	// now and newID are replaced by tests for deterministic output.
-	now   func() time.Time
-	newID func() (string, error)
+	// now and newID are replaced by tests for deterministic output;
+	// streamWriteTimeout to test idle streams quickly.
+	now                func() time.Time
+	newID              func() (string, error)
+	streamWriteTimeout time.Duration
 
 	mu        sync.Mutex // protects the fields below across Start/Shutdown
 	board     *watchstate.Board
@@ -52,7 +54,7 @@ var (
 )
 
 func newWatchAPI(cfg *Config, set extension.Settings) *watchAPI {
-	return &watchAPI{cfg: cfg, set: set, now: time.Now}
+	return &watchAPI{cfg: cfg, set: set, now: time.Now, streamWriteTimeout: defaultStreamWriteTimeout}
 }
 
 // AlertBoard returns the board for the apns exporter; nil before Start.
@@ -151,8 +153,9 @@ func (w *watchAPI) Start(ctx context.Context, host component.Host) error {
 		board: board, now: w.now, bodyLimit: bodyLimit, ingest: cfg.Ingest.Enabled, version: w.set.BuildInfo.Version,
 		stream: &streamer{
 			board: board, heartbeat: cfg.Stream.Heartbeat, buffer: cfg.Stream.Buffer, max: int64(cfg.Stream.MaxClients), stop: stop,
-			onOpen:  func() { tb.LatencywatchWatchAPIStreamClients.Add(context.Background(), 1) },
-			onClose: func() { tb.LatencywatchWatchAPIStreamClients.Add(context.Background(), -1) },
+			writeTimeout: w.streamWriteTimeout,
+			onOpen:       func() { tb.LatencywatchWatchAPIStreamClients.Add(context.Background(), 1) },
+			onClose:      func() { tb.LatencywatchWatchAPIStreamClients.Add(context.Background(), -1) },
 		},
 	}
 	handler := w.handler(a, authn, authParams, tb)

@@ -571,3 +571,24 @@ func TestTLSPrefersPostQuantumKeyExchange(t *testing.T) {
 	// And HTTP works over it.
 	e.expect(http.StatusOK, "GET", "/v1/status", nil, nil)
 }
+
+// An idle stream outlives its per-write deadline and the server's
+// write_timeout: each write sets a fresh deadline before it happens.
+func TestIdleStreamKeepsHeartbeating(t *testing.T) {
+	e := startEnv(t, nil, func(c *Config) { c.Stream.Heartbeat = time.Second; c.WriteTimeout = 1500 * time.Millisecond })
+	req, err := http.NewRequest("GET", e.base+"/v1/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := e.http.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	beats := 0
+	deadline := time.Now().Add(8 * time.Second)
+	for beats < 3 && time.Now().Before(deadline) && sc.Scan() {
+		if sc.Text() == ": keep-alive" {
+			beats++
+		}
+	}
+	assert.Equal(t, 3, beats, "stream ended early: %v", sc.Err())
+}

@@ -107,6 +107,7 @@ func startEnv(t *testing.T, st *watchstatetest.Storage, opts ...envOption) *env 
 	set.ID = component.NewID(metadata.Type) // stable across "restarts", like a real config
 	ext := newWatchAPI(cfg, set)
 	ext.now = clk.Now
+	ext.streamWriteTimeout = 300 * time.Millisecond // shorter than the heartbeat: idle streams must survive it
 	n := 0
 	ext.newID = func() (string, error) { n++; return fmt.Sprintf("silence-%04d", n), nil }
 	exts := map[component.ID]component.Component{authID: tokenAuth{token: testToken}}

@@ -24,9 +24,11 @@ type streamer struct {
 	onClose func()
 	// stop is closed on shutdown so streams end and the server can drain.
 	stop <-chan struct{}
+	// writeTimeout bounds each write (defaultStreamWriteTimeout; tests shorten it).
+	writeTimeout time.Duration
 }
 
-const streamWriteTimeout = 10 * time.Second
+const defaultStreamWriteTimeout = 10 * time.Second
 
 func (s *streamer) serve(w http.ResponseWriter, r *http.Request) {
 	snapshot, ok := parseBoolParam(w, r, "snapshot")
@@ -55,7 +57,7 @@ func (s *streamer) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	write := func(chunk string) bool {
 		// Per-write deadline: a stream outlives the server's write_timeout, a stuck client does not.
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 		if _, err := fmt.Fprint(w, chunk); err != nil {
 			return false
 		}

@@ -22,12 +22,127 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
 
+// The helpers below are this file's own (prefixed watch…) so that it builds on
+// its own, whatever other e2e files provide.
+
+// watchBinary returns the built collector or fails the test.
+func watchBinary(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("LW_BINARY")
+	if p == "" {
+		t.Fatal("LW_BINARY is not set: run the end-to-end tests through `make test` (or `make integration`), which builds build/otelcol-latencywatch")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("collector binary %s: %v (run `make build`)", p, err)
+	}
+	return p
+}
+
+func watchFreePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("finding a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// watchCollector is a running collector process; stop is idempotent.
+type watchCollector struct {
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	mu   sync.Mutex
+	done chan struct{}
+	once sync.Once
+}
+
+func (c *watchCollector) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.Write(p)
+}
+
+func (c *watchCollector) output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out.String()
+}
+
+// watchStartCollector starts the binary on config and waits until watch_api's
+// /health answers at base.
+func watchStartCollector(t *testing.T, config, base string) *watchCollector {
+	t.Helper()
+	bin := watchBinary(t)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &watchCollector{out: &bytes.Buffer{}, done: make(chan struct{})}
+	c.cmd = exec.Command(bin, "--config", path)
+	c.cmd.Stdout, c.cmd.Stderr = c, c
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", bin, err)
+	}
+	go func() { _ = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		c.stop(t)
+		if t.Failed() {
+			t.Logf("collector output:\n%s", c.output())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case <-c.done:
+			t.Fatalf("collector exited during startup:\n%s", c.output())
+		default:
+		}
+		if base == "" {
+			return c
+		}
+		resp, err := http.Get(base + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/health did not answer within 30s:\n%s", base, c.output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits (SIGKILL to the process group after 30s).
+func (c *watchCollector) stop(t *testing.T) {
+	c.once.Do(func() {
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("collector did not stop within 30s of SIGTERM; killing it")
+			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+			<-c.done
+		}
+	})
+}
+
 // watchConfig returns config/watch-e2e.yaml with its ${env:LW_WATCH_*}
-// placeholders filled in (health port through startCollector's ${HEALTH_PORT}).
+// placeholders filled in.
 func watchConfig(t *testing.T, port int, storageDir, token string) string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "watch-e2e.yaml"))
@@ -35,9 +150,9 @@ func watchConfig(t *testing.T, port int, storageDir, token string) string {
 		t.Fatalf("reading config/watch-e2e.yaml: %v", err)
 	}
 	return strings.NewReplacer(
-		"${env:LW_WATCH_HEALTH_PORT}", "${HEALTH_PORT}",
+		"${env:LW_WATCH_HEALTH_PORT}", fmt.Sprint(watchFreePort(t)),
 		"${env:LW_WATCH_PORT}", fmt.Sprint(port),
-		"${env:LW_WATCH_OTLP_PORT}", fmt.Sprint(freePort(t)),
+		"${env:LW_WATCH_OTLP_PORT}", fmt.Sprint(watchFreePort(t)),
 		"${env:LW_WATCH_STORAGE_DIR}", storageDir,
 		"${env:LW_WATCH_TOKEN}", token,
 		"${env:LW_WATCH_RPS}", "1000",
@@ -98,13 +213,12 @@ type e2eAlert struct {
 // and file_storage keeps devices, silences and acknowledgements across a restart.
 func TestE2EWatchAPIPersistsAcrossRestart(t *testing.T) {
 	storage := t.TempDir()
-	port := freePort(t)
+	port := watchFreePort(t)
 	const token = "e2e-watch-token-3f9a"
 	cfg := watchConfig(t, port, storage, token)
 	c := watchClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), token: token, http: &http.Client{Timeout: 10 * time.Second}}
 
-	col := startCollector(t, cfg, nil)
-	waitWatchAPI(t, c.base)
+	col := watchStartCollector(t, cfg, c.base)
 	device := map[string]any{"token": strings.Repeat("ab", 32), "environment": "production", "topic": "com.example.latencywatch.watchkitapp", "user": "ana", "teams": []string{"payments"}}
 	c.call("POST", "/v1/devices", device, http.StatusCreated, nil)
 	alert := map[string]any{"labels": map[string]string{"service.name": "checkout", "team": "payments"}, "series": "checkout p99", "state": "firing", "severity": "critical", "value": 1.2, "expected": 0.2, "score": 0.95, "since": "2026-11-25T12:00:00Z"}
@@ -128,8 +242,7 @@ func TestE2EWatchAPIPersistsAcrossRestart(t *testing.T) {
 	c2.call("GET", "/health", nil, http.StatusOK, nil)
 
 	col.stop(t)
-	startCollector(t, cfg, nil)
-	waitWatchAPI(t, c.base)
+	watchStartCollector(t, cfg, c.base)
 	var devices struct {
 		Devices []struct {
 			Token string `json:"token"`
@@ -150,15 +263,15 @@ func TestE2EWatchAPIPersistsAcrossRestart(t *testing.T) {
 // X25519MLKEM768 with a client that offers it, and X25519 with one that does not.
 func TestE2EWatchAPITLSPrefersPostQuantum(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile := writeTestCert(t, dir)
-	port := freePort(t)
+	certFile, keyFile := watchWriteCert(t, dir)
+	port := watchFreePort(t)
 	cfg := watchConfig(t, port, dir, "tls-token")
 	anchor := fmt.Sprintf("    endpoint: 127.0.0.1:%d\n", port)
 	if !strings.Contains(cfg, anchor) {
 		t.Fatalf("config/watch-e2e.yaml no longer has the watch_api endpoint line %q", anchor)
 	}
 	cfg = strings.Replace(cfg, anchor, anchor+fmt.Sprintf("    tls:\n      cert_file: %s\n      key_file: %s\n", certFile, keyFile), 1)
-	startCollector(t, cfg, nil)
+	watchStartCollector(t, cfg, "")
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -189,7 +302,7 @@ func TestE2EWatchAPITLSPrefersPostQuantum(t *testing.T) {
 // TestE2EWatchAPIRefusesToStartWithoutAuth: the binary exits with a clear
 // error when watch_api has neither auth nor insecure_allow_unauthenticated.
 func TestE2EWatchAPIRefusesToStartWithoutAuth(t *testing.T) {
-	bin := collectorBinary(t)
+	bin := watchBinary(t)
 	cfg := fmt.Sprintf(`
 extensions:
   watch_api:
@@ -205,7 +318,7 @@ service:
   extensions: [watch_api]
   pipelines:
     metrics: {receivers: [otlp], exporters: [debug]}
-`, freePort(t), freePort(t))
+`, watchFreePort(t), watchFreePort(t))
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -221,19 +334,7 @@ service:
 	}
 }
 
-func waitWatchAPI(t *testing.T, base string) {
-	t.Helper()
-	eventually(t, 20*time.Second, "watch_api /health", func() (bool, string) {
-		resp, err := http.Get(base + "/health")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	})
-}
-
-func writeTestCert(t *testing.T, dir string) (certFile, keyFile string) {
+func watchWriteCert(t *testing.T, dir string) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -34,6 +34,9 @@ flock -u 9
 examples="${LW_SCHEMATHESIS_EXAMPLES:-40}"
 report="$(mktemp -d /tmp/lw-schemathesis.XXXXXX)"
 trap 'rm -rf "$report"' EXIT
+# Run from the scratch dir: schemathesis keeps its example database
+# (.schemathesis/) in the working directory, which must not be the clone.
+cd "$report"
 # --exclude-path: the SSE stream (see above).
 "$venv/bin/schemathesis" run "$repo/extension/watchapiextension/openapi.yaml" \
   --url "$LW_API_URL" \

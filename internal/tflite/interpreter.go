@@ -15,6 +15,8 @@ type Interpreter struct {
 	all   []*sgInst // main and every nested (WHILE) instance, in plan order
 	arena []uint64
 	ready bool // shapes propagated and arena bound
+	// folded counts bytes of constant-folded tensors, held to MaxArenaBytes too.
+	folded int
 }
 
 // sgInst is one instance of a subgraph with its own tensors.
@@ -274,10 +276,12 @@ func (ip *Interpreter) ResizeBatch(batch int) error {
 
 // AllocateTensors propagates shapes and plans the arena. Invoke calls it when
 // needed; call it directly to get input slices after a resize.
-func (ip *Interpreter) AllocateTensors() error {
+func (ip *Interpreter) AllocateTensors() (err error) {
 	if ip.ready {
 		return nil
 	}
+	defer ip.recoverInto(&err)
+	ip.folded = 0
 	if err := ip.prepareInst(ip.main); err != nil {
 		return fmt.Errorf("tflite: model %q: %w", ip.m.name, err)
 	}
@@ -336,12 +340,26 @@ func (ip *Interpreter) prepareInst(si *sgInst) error {
 		}
 		if allKnown {
 			for _, t := range n.out {
+				ip.folded += t.byteSize()
+				if ip.folded > ip.m.limits.MaxArenaBytes {
+					return fmt.Errorf("subgraph %d %s: constant-folded tensors exceed the limit of %d bytes", si.sg.index, n.describe(), ip.m.limits.MaxArenaBytes)
+				}
 				t.known = true
 				t.heap = make([]uint64, words(t.byteSize()))
 				t.bind(t.heap)
 			}
 			n.skip = true
-			if err := n.k.eval(n); err != nil {
+			if n.scratchWords > 0 {
+				// Folding runs before the arena exists; scratch is temporary.
+				ip.folded += 8 * n.scratchWords
+				if ip.folded > ip.m.limits.MaxArenaBytes {
+					return fmt.Errorf("subgraph %d %s: constant folding scratch exceeds the limit of %d bytes", si.sg.index, n.describe(), ip.m.limits.MaxArenaBytes)
+				}
+				n.scratch = make([]uint64, n.scratchWords)
+			}
+			err := n.k.eval(n)
+			n.scratch, n.scratchWords = nil, 0
+			if err != nil {
 				return fmt.Errorf("subgraph %d %s: %w", si.sg.index, n.describe(), err)
 			}
 		}
@@ -535,13 +553,26 @@ var ErrNotReady = errors.New("tflite: interpreter tensors are not allocated")
 
 // Invoke runs the model on the current input data. After the first call with a
 // given shape it allocates nothing.
-func (ip *Interpreter) Invoke() error {
+func (ip *Interpreter) Invoke() (err error) {
 	if !ip.ready {
 		if err := ip.AllocateTensors(); err != nil {
 			return err
 		}
 	}
+	defer ip.recoverInto(&err)
 	return ip.main.invoke()
+}
+
+// recoverInto turns a kernel bug on an unusual model into an error instead of
+// a crashed collector. Tests and fuzzing set panicOnBug to see such bugs.
+func (ip *Interpreter) recoverInto(err *error) {
+	if r := recover(); r != nil {
+		if panicOnBug {
+			panic(r)
+		}
+		ip.ready = false
+		*err = fmt.Errorf("tflite: model %q: internal error: %v", ip.m.name, r)
+	}
 }
 
 func (si *sgInst) invoke() error {

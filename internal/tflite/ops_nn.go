@@ -90,6 +90,9 @@ func buildFullyConnected(c *buildCtx) (kernel, error) {
 	}
 	switch {
 	case w.typ == Float32 && w.isConst:
+		if 4*packedSize(k.n, k.k) > c.m.limits.MaxArenaBytes {
+			return nil, fmt.Errorf("packed weights of [%d %d] exceed the limit of %d bytes", k.n, k.k, c.m.limits.MaxArenaBytes)
+		}
 		k.packed = packWeights(w.constF32, k.n, k.k)
 	case w.typ == Float32:
 		// Weights computed at run time: packed into scratch on every Invoke.
@@ -390,6 +393,9 @@ func buildConv2D(c *buildCtx) (kernel, error) {
 	}
 	switch f.typ {
 	case Float32:
+		if 4*packedSize(k.cout, k.kdim) > c.m.limits.MaxArenaBytes {
+			return nil, fmt.Errorf("packed filter of [%d %d] exceeds the limit of %d bytes", k.cout, k.kdim, c.m.limits.MaxArenaBytes)
+		}
 		k.packed = packWeights(f.constF32, k.cout, k.kdim)
 	case Int8:
 		return nil, fmt.Errorf("int8 (dynamic-range) CONV_2D filter %q is not supported; convert with float or float16 weights", f.name)

@@ -8,3 +8,13 @@ test-pulsar:
 	$(GO) test -race -count=1 $(PULSAR_PKGS)
 
 TEST_TARGETS += test-pulsar
+
+.PHONY: bench-pulsar
+# Exporter vs raw pulsar-client-go producer on a real broker (docs/benchmarks/pulsar.md),
+# then the broker-less exporter/receiver cost benchmarks.
+bench-pulsar:
+	scripts/with-brokers.sh $(GO) test -tags integration -run '^$$' \
+	  -bench BenchmarkIntegrationPulsarThroughput -benchtime 5s -count 3 ./exporter/pulsarexporter/
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./exporter/pulsarexporter/ ./receiver/pulsarreceiver/
+
+BENCH_TARGETS += bench-pulsar

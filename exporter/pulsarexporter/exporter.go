@@ -114,6 +114,9 @@ func (e *pulsarExporter) start(ctx context.Context, host component.Host) error {
 	}
 	e.client = c
 	e.producers = newProducerCache(create)
+	if c != nil {
+		e.producers.rejectedSince = c.RejectedSince
+	}
 	// Connect the default topic's producer now, in the background: the first
 	// export is faster, and a rejected credential is reported at start.
 	go func() {

@@ -27,6 +27,10 @@ var errExporterShutdown = errors.New("pulsar exporter is shut down")
 // background, so an export waits at most until its context ends.
 type producerCache struct {
 	create func(topic string) (producer, error)
+	// rejectedSince reports a refused handshake after t (nil: never). The
+	// client keeps retrying a refused connection until operation_timeout;
+	// the cache answers at once instead.
+	rejectedSince func(t time.Time) bool
 
 	mu     sync.Mutex // guards slots and closed
 	slots  map[string]*producerSlot
@@ -34,6 +38,7 @@ type producerCache struct {
 }
 
 type producerSlot struct {
+	started  time.Time
 	done     chan struct{} // closed when p/err/failedAt are set
 	p        producer
 	err      error
@@ -61,18 +66,32 @@ func (c *producerCache) get(ctx context.Context, topic string) (producer, error)
 		}
 	}
 	if s == nil {
-		s = &producerSlot{done: make(chan struct{})}
+		s = &producerSlot{started: time.Now(), done: make(chan struct{})}
 		c.slots[topic] = s
 		go c.fill(topic, s)
 	}
 	c.mu.Unlock()
-	select {
-	case <-s.done:
-		return s.p, s.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("creating producer for topic %q: %w", topic, ctx.Err())
+	var poll <-chan time.Time
+	if c.rejectedSince != nil {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		poll = t.C
+	}
+	for {
+		select {
+		case <-s.done:
+			return s.p, s.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("creating producer for topic %q: %w", topic, ctx.Err())
+		case <-poll:
+			if c.rejectedSince(s.started) {
+				return nil, fmt.Errorf("creating producer for topic %q: %w", topic, errHandshakeRejected)
+			}
+		}
 	}
 }
+
+var errHandshakeRejected = errors.New("connection refused by the broker")
 
 func (c *producerCache) fill(topic string, s *producerSlot) {
 	p, err := c.create(topic)

@@ -45,3 +45,9 @@ func (c *Client) Explain(err error, started time.Time) error {
 	}
 	return err
 }
+
+// HandshakeRejections counts the connection attempts the broker refused.
+func (c *Client) HandshakeRejections() int64 { return c.logger.HandshakeRejections() }
+
+// RejectedSince reports whether the broker refused a handshake after t.
+func (c *Client) RejectedSince(t time.Time) bool { return c.logger.LastHandshakeRejection(t) != "" }

@@ -24,9 +24,10 @@ type Logger struct {
 }
 
 type handshakeState struct {
-	mu   sync.Mutex // guards the fields below
-	msg  string
-	when time.Time
+	mu    sync.Mutex // guards the fields below
+	msg   string
+	when  time.Time
+	count int64
 }
 
 var _ log.Logger = (*Logger)(nil)
@@ -50,11 +51,20 @@ func (l *Logger) LastHandshakeRejection(since time.Time) string {
 	return l.state.msg
 }
 
+// HandshakeRejections counts the rejected handshakes seen so far (each is
+// one connection attempt the broker refused).
+func (l *Logger) HandshakeRejections() int64 {
+	l.state.mu.Lock()
+	defer l.state.mu.Unlock()
+	return l.state.count
+}
+
 func (l *Logger) observe(msg string) {
 	if rest, ok := strings.CutPrefix(msg, handshakeFailurePrefix); ok {
 		l.state.mu.Lock()
 		l.state.msg = strings.Trim(rest, "'")
 		l.state.when = time.Now()
+		l.state.count++
 		l.state.mu.Unlock()
 	}
 }

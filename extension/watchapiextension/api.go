@@ -193,9 +193,11 @@ type statusBoard struct {
 }
 
 type health struct {
-	Status  string            `json:"status"`
-	Version string            `json:"version"`
-	Counts  watchstate.Counts `json:"counts"`
+	Status  string `json:"status"`
+	Version string `json:"version"`
+	// Counts only for authenticated callers: the number of firing alerts is
+	// on-call information, /health itself is public for probes.
+	Counts *watchstate.Counts `json:"counts,omitempty"`
 }
 
 // maxSilenceSeconds bounds duration_seconds (the board enforces the same span).
@@ -209,6 +211,9 @@ type api struct {
 	ingest    bool
 	version   string
 	stream    *streamer
+	// authenticated reports whether a request on a public route carries valid
+	// credentials (always true without auth).
+	authenticated func(*http.Request) bool
 }
 
 func (a *api) routes() *http.ServeMux {
@@ -232,8 +237,13 @@ func (a *api) routes() *http.ServeMux {
 	return mux
 }
 
-func (a *api) health(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, health{Status: "ok", Version: a.version, Counts: a.board.Counts()})
+func (a *api) health(w http.ResponseWriter, r *http.Request) {
+	h := health{Status: "ok", Version: a.version}
+	if a.authenticated(r) {
+		c := a.board.Counts()
+		h.Counts = &c
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 func (a *api) openAPI(w http.ResponseWriter, _ *http.Request) {

@@ -158,6 +158,13 @@ func (w *watchAPI) Start(ctx context.Context, host component.Host) error {
 			onClose:      func() { tb.LatencywatchWatchAPIStreamClients.Add(context.Background(), -1) },
 		},
 	}
+	a.authenticated = func(r *http.Request) bool {
+		if authn == nil {
+			return true
+		}
+		_, err := authn.Authenticate(r.Context(), authSources(r, authParams))
+		return err == nil
+	}
 	handler := w.handler(a, authn, authParams, tb)
 
 	ln, err := sc.ToListener(ctx)
@@ -221,14 +228,7 @@ func (w *watchAPI) handler(a *api, authn extensionauth.Server, authParams []stri
 // error text is not echoed: it may describe the credential.
 func authMiddleware(next http.Handler, authn extensionauth.Server, params []string, failed func()) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		sources := r.Header.Clone()
-		q := r.URL.Query()
-		for _, p := range params {
-			if v, ok := q[p]; ok {
-				sources[p] = v
-			}
-		}
-		ctx, err := authn.Authenticate(r.Context(), sources)
+		ctx, err := authn.Authenticate(r.Context(), authSources(r, params))
 		if err != nil {
 			failed()
 			rw.Header().Set("WWW-Authenticate", `Bearer realm="latencywatch"`)
@@ -237,6 +237,19 @@ func authMiddleware(next http.Handler, authn extensionauth.Server, params []stri
 		}
 		next.ServeHTTP(rw, r.WithContext(ctx))
 	})
+}
+
+// authSources is what the authenticator sees: the headers plus the configured
+// request parameters from the query string (as confighttp does).
+func authSources(r *http.Request, params []string) map[string][]string {
+	sources := r.Header.Clone()
+	q := r.URL.Query()
+	for _, p := range params {
+		if v, ok := q[p]; ok {
+			sources[p] = v
+		}
+	}
+	return sources
 }
 
 func storageClient(ctx context.Context, host component.Host, storageID, self component.ID) (storage.Client, error) {

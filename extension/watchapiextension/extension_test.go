@@ -299,6 +299,9 @@ func TestAuthRefusal(t *testing.T) {
 	var h health
 	require.NoError(t, json.Unmarshal(data, &h))
 	assert.Equal(t, "ok", h.Status)
+	assert.Nil(t, h.Counts, "board sizes are not public")
+	e.expect(http.StatusOK, "GET", "/health", nil, &h)
+	require.NotNil(t, h.Counts, "authenticated callers see the board sizes")
 	resp, data = e.doWith("GET", "/openapi.yaml", nil, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "application/yaml", resp.Header.Get("Content-Type"))

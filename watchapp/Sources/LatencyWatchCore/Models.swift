@@ -240,7 +240,8 @@ public struct Counts: Codable, Sendable, Equatable {
 public struct Health: Codable, Sendable, Equatable {
     public var status: String
     public var version: String
-    public var counts: Counts
+    /// Present only when the request carried valid credentials.
+    public var counts: Counts?
 }
 
 /// One server-sent event of GET /v1/events.

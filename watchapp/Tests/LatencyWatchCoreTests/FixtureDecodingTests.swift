@@ -113,7 +113,7 @@ final class FixtureDecodingTests: XCTestCase {
     func testHealthAndEvent() throws {
         let h = try decode(Health.self, "api/health.json")
         XCTAssertEqual(h.status, "ok")
-        XCTAssertEqual(h.counts.devices, 2)
+        XCTAssertEqual(h.counts?.devices, 2)
         let e = try decode(AlertEvent.self, "api/event.json")
         XCTAssertEqual(e.kind, .updated)
         XCTAssertEqual(e.alert.severity, .warning)

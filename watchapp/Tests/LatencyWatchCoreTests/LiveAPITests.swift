@@ -25,6 +25,7 @@ final class LiveAPITests: XCTestCase {
         let api = try client()
         let health = try await api.health()
         XCTAssertEqual(health.status, "ok")
+        XCTAssertNotNil(health.counts, "an authenticated client sees the board sizes")
 
         // Register this "watch" (the token APNs would hand the app).
         let token = Data((0..<32).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })

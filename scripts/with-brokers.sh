@@ -16,7 +16,7 @@ if (($# == 0)); then
   exit 2
 fi
 
-say() { echo "with-brokers: $*" >&2; }
+say() { echo "with-brokers: $*" >&2 2>/dev/null || true; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -39,6 +39,9 @@ CLEANED=
 cleanup() {
   local status=$?
   set +e
+  # The terminal or a pipe reader may be gone (Ctrl-C on `... | tee`): never
+  # let a failed write (SIGPIPE) end the clean-up half way.
+  trap '' PIPE
   [[ -n $CLEANED ]] && return "$status"
   CLEANED=1
   trap '' INT TERM
@@ -55,13 +58,23 @@ cleanup() {
   local ps=$!
   # Wait for these two only: a bare `wait` would also wait for the watchdog.
   wait "$ks" "$ps"
+  # Belt and braces: whatever a stop left alive (it failed, or was killed)
+  # dies now, before its data is deleted.
+  local f
+  for f in "$KRUN/kafka.pid" "$PRUN/pulsar.pid"; do
+    # (only if that PID still runs a command line in our run dir, never a reused PID)
+    if [[ -f $f ]] && tr '\0' ' ' <"/proc/$(<"$f")/cmdline" 2>/dev/null | grep -qF -- "$ROOT"; then
+      say "$(basename "$f" .pid) still alive after stop; SIGKILL"
+      kill -KILL -- "-$(<"$f")" 2>/dev/null || kill -KILL "$(<"$f")" 2>/dev/null
+    fi
+  done
   [[ -n $WATCHDOG_PID ]] && kill -- "-$WATCHDOG_PID" 2>/dev/null
   rm -rf "$ROOT"
   return "$status"
 }
 trap 'cleanup' EXIT
-trap 'say "interrupted"; exit 130' INT
-trap 'say "terminated"; exit 143' TERM
+trap 'trap "" PIPE; say "interrupted"; exit 130' INT
+trap 'trap "" PIPE; say "terminated"; exit 143' TERM
 
 T0=$(now)
 "$BROKERS/kafka.sh" fetch
@@ -74,14 +87,22 @@ export LW_BROKERCHECK
 say "brokercheck build: $(since "$T1")s"
 
 # Watchdog in its own session: if this script dies without running its traps
-# (SIGKILL), it stops both JVMs so none is left behind.
+# (SIGKILL, or a crash in the clean-up), it stops CMD and both JVMs (process
+# groups named by the PID files) and deletes the run dir, so nothing is left behind.
 setsid bash -c '
-  parent=$1; shift
+  parent=$1 root=$2; shift 2
   while kill -0 "$parent" 2>/dev/null; do sleep 2; done
+  [[ -d $root ]] || exit 0
   for f in "$@"; do [[ -f $f ]] && kill -TERM -- "-$(<"$f")" 2>/dev/null; done
-  sleep 30
+  for _ in $(seq 1 30); do
+    alive=
+    for f in "$@"; do [[ -f $f ]] && kill -0 "$(<"$f")" 2>/dev/null && alive=1; done
+    [[ -z $alive ]] && break
+    sleep 1
+  done
   for f in "$@"; do [[ -f $f ]] && kill -KILL -- "-$(<"$f")" 2>/dev/null; done
-  exit 0' lw-brokers-watchdog $$ "$KRUN/kafka.pid" "$PRUN/pulsar.pid" </dev/null >/dev/null 2>&1 &
+  rm -rf "$root"
+  exit 0' lw-brokers-watchdog $$ "$ROOT" "$ROOT/cmd.pid" "$KRUN/kafka.pid" "$PRUN/pulsar.pid" </dev/null >/dev/null 2>&1 &
 WATCHDOG_PID=$!
 
 # Start both, then wait for both in parallel, timing each from its own start.
@@ -107,6 +128,7 @@ env | grep -E '^LW_(KAFKA|PULSAR|BROKERS)_' | grep -vE 'PASSWORD|TOKEN=' | sort 
 set +e
 setsid -w "$@" <&0 &
 CMD_PID=$!
+echo "$CMD_PID" >"$ROOT/cmd.pid"
 wait "$CMD_PID"
 status=$?
 CMD_PID=

@@ -11,8 +11,10 @@ LW_M2="$LW_CACHE/m2"
 # Pinned so a fetch does not depend on whatever Maven would pick as "latest".
 LW_DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
 
-die() { echo "$LW_NAME: $*" >&2; exit 1; }
-log() { echo "$LW_NAME: $*" >&2; }
+# Messages go to stderr; a failed write (reader gone after Ctrl-C on `| tee`)
+# must not abort a stop half way under `set -e`.
+die() { echo "$LW_NAME: $*" >&2 2>/dev/null || true; exit 1; }
+log() { echo "$LW_NAME: $*" >&2 2>/dev/null || true; }
 
 # need_tools makes sure java 17+ and mvn exist; on a fresh Debian box (root) it
 # installs them with apt, so the script alone is enough on a new machine.

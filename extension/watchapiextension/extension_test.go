@@ -407,13 +407,14 @@ func TestStorageWriteFailureIs503(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	e := startEnv(t, nil, func(c *Config) { c.RateLimit.RequestsPerSecond = 0.5; c.RateLimit.Burst = 3 })
+	// One token per 100s: no refill can happen during the test, however slow the machine.
+	e := startEnv(t, nil, func(c *Config) { c.RateLimit.RequestsPerSecond = 0.01; c.RateLimit.Burst = 3 })
 	for i := 0; i < 3; i++ {
 		e.expect(http.StatusOK, "GET", "/v1/status", nil, nil)
 	}
 	resp, data := e.do("GET", "/v1/status", nil)
 	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
-	assert.Equal(t, "2", resp.Header.Get("Retry-After"))
+	assert.Equal(t, "100", resp.Header.Get("Retry-After"))
 	code, _ := errorCode(t, data)
 	assert.Equal(t, "rate_limited", code)
 	// Unauthenticated floods are limited too (the limiter runs before auth).

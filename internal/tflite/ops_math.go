@@ -399,9 +399,17 @@ const (
 	unAbs
 	unSquare
 	unNot
+	unLog
+	unElu
+	unLeakyRelu
+	unGelu
 )
 
-type unaryKernel struct{ kind unKind }
+type unaryKernel struct {
+	kind   unKind
+	alpha  float32 // LEAKY_RELU slope
+	approx bool    // GELU tanh approximation
+}
 
 func buildUnary(kind unKind) func(*buildCtx) (kernel, error) {
 	return func(c *buildCtx) (kernel, error) {
@@ -425,7 +433,15 @@ func buildUnary(kind unKind) func(*buildCtx) (kernel, error) {
 				return nil, err
 			}
 		}
-		return &unaryKernel{kind: kind}, nil
+		k := &unaryKernel{kind: kind}
+		var err error
+		switch kind {
+		case unLeakyRelu:
+			k.alpha, err = c.optF32(0, 0) // LeakyReluOptions.alpha
+		case unGelu:
+			k.approx, err = c.optBool(0) // GeluOptions.approximate
+		}
+		return k, err
 	}
 }
 
@@ -478,6 +494,35 @@ func (k *unaryKernel) eval(n *node) error {
 		case unSquare:
 			for i, v := range x {
 				y[i] = v * v
+			}
+		case unLog:
+			for i, v := range x {
+				y[i] = float32(math.Log(float64(v)))
+			}
+		case unElu:
+			for i, v := range x {
+				if v < 0 {
+					y[i] = float32(math.Expm1(float64(v)))
+				} else {
+					y[i] = v
+				}
+			}
+		case unLeakyRelu:
+			for i, v := range x {
+				if v < 0 {
+					y[i] = v * k.alpha
+				} else {
+					y[i] = v
+				}
+			}
+		case unGelu:
+			for i, v := range x {
+				f := float64(v)
+				if k.approx {
+					y[i] = float32(0.5 * f * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(f+0.044715*f*f*f))))
+				} else {
+					y[i] = float32(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
+				}
 			}
 		}
 	case out.i32 != nil:
@@ -764,4 +809,53 @@ func innerOnly(p *reducePlan) bool {
 		}
 	}
 	return true
+}
+
+// ---- SOFTMAX (last dimension) ----
+
+type softmaxKernel struct{ beta float32 }
+
+func buildSoftmax(c *buildCtx) (kernel, error) {
+	if err := c.arity(1, 1, 1, 1); err != nil {
+		return nil, err
+	}
+	if err := c.types(Float32); err != nil {
+		return nil, err
+	}
+	beta, err := c.optF32(0, 0) // SoftmaxOptions.beta
+	if err != nil {
+		return nil, err
+	}
+	return &softmaxKernel{beta: beta}, nil
+}
+
+func (k *softmaxKernel) prepare(n *node) error {
+	if len(n.in[0].shape) == 0 {
+		return fmt.Errorf("input is a scalar")
+	}
+	return n.out[0].setShape(n.in[0].shape, *n.lim)
+}
+
+func (k *softmaxKernel) eval(n *node) error {
+	s := n.in[0].shape
+	d := s[len(s)-1]
+	x, y := n.in[0].f32, n.out[0].f32
+	for r := 0; r+d <= len(x) && d > 0; r += d {
+		row, out := x[r:r+d], y[r:r+d]
+		m := row[0]
+		for _, v := range row {
+			m = max(m, v)
+		}
+		var sum float32
+		for i, v := range row {
+			e := float32(math.Exp(float64((v - m) * k.beta)))
+			out[i] = e
+			sum += e
+		}
+		inv := 1 / sum
+		for i := range out {
+			out[i] *= inv
+		}
+	}
+	return nil
 }

@@ -398,7 +398,11 @@ func buildConv2D(c *buildCtx) (kernel, error) {
 		}
 		k.packed = packWeights(f.constF32, k.cout, k.kdim)
 	case Int8:
-		return nil, fmt.Errorf("int8 (dynamic-range) CONV_2D filter %q is not supported; convert with float or float16 weights", f.name)
+		// TFLite's hybrid convolution quantizes each input image asymmetrically
+		// when the filter is per-channel quantized, symmetrically otherwise.
+		if k.hybrid, err = newHybrid(f, k.cout, k.kdim, len(f.quant.scale) > 1, 0); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("filter %q of type %s is not supported", f.name, f.typ)
 	}
@@ -415,7 +419,11 @@ func (k *convKernel) prepare(n *node) error {
 	}
 	st := g
 	n.state = &st
-	if !k.direct(&st) {
+	switch {
+	case k.hybrid != nil:
+		// quantized input + one quantized patch row + per-image scale/offset
+		n.scratchWords = words(numElements(n.in[0].shape)) + words(k.kdim) + 2*g.bat
+	case !k.direct(&st):
 		n.scratchWords = k.scratchWords()
 	}
 	return n.out[0].setShape([]int{g.bat, g.outH, g.outW, k.cout}, *n.lim)
@@ -435,6 +443,8 @@ func (k *convKernel) eval(n *node) error {
 	}
 	rows := g.bat * g.outH * g.outW
 	switch {
+	case k.hybrid != nil:
+		k.evalHybrid(g, x, bias, o, n.scratch)
 	case k.direct(g):
 		gemm(rows, x, k.kdim, k.packed, bias, o, k.cout, k.act)
 	case k.rowwise(g):
@@ -449,10 +459,58 @@ func (k *convKernel) eval(n *node) error {
 			gemm(t, col, k.kdim, k.packed, bias, o[r0*k.cout:], k.cout, k.act)
 		}
 	}
-	if k.act == actTanh {
+	if k.act == actTanh || (k.hybrid != nil && k.act != actNone) {
 		applyActivation(k.act, o)
 	}
 	return nil
+}
+
+// evalHybrid is TFLite's hybrid (int8 filter, float activation) convolution:
+// each image is quantized to int8, patches are gathered in int8 with padding
+// at the zero point (so padding means 0.0), products accumulate in int32.
+func (k *convKernel) evalHybrid(g *geometry, x, bias, o []float32, scratch []uint64) {
+	h := k.hybrid
+	img := g.inH * g.inW * g.inC
+	qw := words(len(x))
+	q := i8View(scratch, len(x))
+	patch := i8View(scratch[qw:], k.kdim)
+	meta := f32View(scratch[qw+words(k.kdim):], 4*g.bat)
+	for b := 0; b < g.bat; b++ {
+		sf, off := quantizeRow(x[b*img:(b+1)*img], q[b*img:(b+1)*img], h.asymInput)
+		meta[2*b], meta[2*b+1] = sf, float32(off)
+	}
+	c := g.inC
+	for row := 0; row < g.bat*g.outH*g.outW; row++ {
+		ox := row % g.outW
+		oy := (row / g.outW) % g.outH
+		b := row / (g.outW * g.outH)
+		sf, off := meta[2*b], int32(meta[2*b+1])
+		i := 0
+		for ky := 0; ky < g.filterH; ky++ {
+			iy := oy*g.strideH - g.padTop + ky*g.dilH
+			for kx := 0; kx < g.filterW; kx++ {
+				ix := ox*g.strideW - g.padLeft + kx*g.dilW
+				if iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW {
+					for j := i; j < i+c; j++ {
+						patch[j] = int8(off)
+					}
+				} else {
+					src := ((b*g.inH+iy)*g.inW + ix) * c
+					copy(patch[i:i+c], q[src:src+c])
+				}
+				i += c
+			}
+		}
+		out := o[row*k.cout : (row+1)*k.cout]
+		for j := range out {
+			acc := dotI8(h.w[j*k.kdim:(j+1)*k.kdim], patch) - h.rowSums[j]*off
+			v := float32(float32(acc)*sf) * h.scale[j]
+			if bias != nil {
+				v += bias[j]
+			}
+			out[j] = v
+		}
+	}
 }
 
 // rowwise reports a convolution whose receptive fields along a row of output

@@ -1093,3 +1093,70 @@ func clearBlock(t *Tensor, at, n int) {
 		clear(t.b[at : at+n])
 	}
 }
+
+// ---- TILE ----
+
+type tileKernel struct{}
+
+type tilePlan struct {
+	rank     int
+	in, out  [8]int
+	inStride [8]int
+}
+
+func buildTile(c *buildCtx) (kernel, error) {
+	if err := c.arity(2, 2, 1, 1); err != nil {
+		return nil, err
+	}
+	if err := c.sameType(c.in(0), c.out(0)); err != nil {
+		return nil, err
+	}
+	return tileKernel{}, nil
+}
+
+func (tileKernel) prepare(n *node) error {
+	in := n.in[0].shape
+	mult, err := n.ints(n.in[1])
+	if err != nil {
+		return fmt.Errorf("multiples: %w", err)
+	}
+	if len(mult) != len(in) || len(in) > 8 {
+		return fmt.Errorf("multiples %v do not fit shape %v", mult, in)
+	}
+	p := &tilePlan{rank: len(in)}
+	st := rowMajorStrides(in)
+	out := make([]int, len(in))
+	for d := range in {
+		if mult[d] < 0 {
+			return fmt.Errorf("negative multiple in %v", mult)
+		}
+		out[d] = in[d] * mult[d]
+		p.in[d], p.out[d], p.inStride[d] = in[d], out[d], st[d]
+	}
+	n.state = p
+	return n.out[0].setShape(out, *n.lim)
+}
+
+func (tileKernel) eval(n *node) error {
+	p := n.state.(*tilePlan)
+	src, dst := n.in[0], n.out[0]
+	if dst.Len() == 0 {
+		return nil
+	}
+	var idx [8]int
+	for o := 0; o < dst.Len(); o++ {
+		off := 0
+		for d := 0; d < p.rank; d++ {
+			off += (idx[d] % p.in[d]) * p.inStride[d]
+		}
+		copyBlock(dst, src, o, off, 1)
+		for d := p.rank - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < p.out[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return nil
+}

@@ -57,6 +57,12 @@ const (
 	opSquaredDifference = 99
 	opAbs               = 101
 	opWhile             = 119
+	opSoftmax           = 25
+	opTile              = 69
+	opLog               = 73
+	opLeakyRelu         = 98
+	opElu               = 111
+	opGelu              = 150
 	opBatchMatMul       = 126
 )
 
@@ -117,6 +123,12 @@ func init() {
 		opAveragePool2D:     buildPool(false),
 		opBatchMatMul:       buildBatchMatMul,
 		opWhile:             buildWhile,
+		opSoftmax:           buildSoftmax,
+		opTile:              buildTile,
+		opLog:               buildUnary(unLog),
+		opElu:               buildUnary(unElu),
+		opLeakyRelu:         buildUnary(unLeakyRelu),
+		opGelu:              buildUnary(unGelu),
 	}
 }
 
@@ -220,6 +232,17 @@ func (c *buildCtx) optU8(id int, def uint8) (uint8, error) {
 		return def, nil
 	}
 	v, err := c.op.opts.u8(id, def)
+	if err != nil {
+		return 0, fmt.Errorf("builtin options: %w", err)
+	}
+	return v, nil
+}
+
+func (c *buildCtx) optF32(id int, def float32) (float32, error) {
+	if !c.op.hasOpts {
+		return def, nil
+	}
+	v, err := c.op.opts.f32(id, def)
 	if err != nil {
 		return 0, fmt.Errorf("builtin options: %w", err)
 	}

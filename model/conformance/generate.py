@@ -150,6 +150,38 @@ def models():
         L.Dense(WINDOW * FEATURES), L.Reshape((WINDOW, FEATURES))])
     out.append(("dense_int8_dynamic", m, "int8-dynamic", [1, 3], 1e-5, ""))
 
+    m = sequential(13, (WINDOW, FEATURES), [
+        L.Conv1D(16, 5, padding="same", activation="relu"),
+        L.Conv1D(32, 5, padding="same"),
+        L.GlobalAveragePooling1D(),
+        L.Dense(FEATURES)])
+    out.append(("conv1d_int8_dynamic", m, "int8-dynamic", [1, 3], 1e-5, ""))
+
+    m = sequential(14, (8, 8, 2), [
+        L.Conv2D(4, 3, padding="same", activation="relu"),
+        L.Conv2D(4, (2, 3), strides=2, padding="valid"),
+        L.MaxPooling2D(2),
+        L.Flatten(),
+        L.Dense(3)])
+    out.append(("conv2d", m, None, [1, 2], 1e-5, ""))
+
+    keras.utils.set_random_seed(15)
+    inp = keras.Input(shape=(WINDOW, FEATURES), name="window")
+    x = L.ZeroPadding1D(2)(inp)
+    x = L.Cropping1D((1, 3))(x)
+    p = L.Permute((2, 1))(x)
+    d = L.Dot(axes=(2, 1))([x, p])
+    x = L.Dense(2)(L.Flatten()(d))
+    u = L.GlobalMaxPooling1D()(L.UpSampling1D(2)(inp))
+    m = seed_weights(keras.Model(inp, L.Concatenate()([x, u])), 15)
+    out.append(("shape_layers", m, None, [1, 2], 1e-5, ""))
+
+    m = sequential(16, (WINDOW, FEATURES), [
+        L.Dense(8, activation="elu"), L.Dense(8, activation="softplus"),
+        L.Activation("swish"), L.Activation("gelu"), L.Activation("leaky_relu"),
+        L.Activation("softmax")])
+    out.append(("activations", m, None, [1, 2], 1e-5, ""))
+
     # The benchmark model: a default-size window autoencoder (see docs/benchmarks/tflite.md).
     m = bench_model()
     out.append(("bench_conv_autoencoder", m, None, [1, 4], 1e-5, ""))

@@ -6,7 +6,6 @@ package watchstatetest
 import (
 	"context"
 	"errors"
-	"maps"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
@@ -37,13 +36,6 @@ func (s *Storage) GetClient(_ context.Context, kind component.Kind, id component
 	defer s.mu.Unlock()
 	s.Clients++
 	return &client{s: s, prefix: kind.String() + "/" + id.String() + "/" + name + "/"}, nil
-}
-
-// Snapshot returns a copy of everything stored.
-func (s *Storage) Snapshot() map[string][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.data)
 }
 
 type client struct {

@@ -1,6 +1,8 @@
 package latencyenrichprocessor
 
 import (
+	"time"
+
 	"go.opentelemetry.io/collector/confmap"
 )
 
@@ -11,3 +13,8 @@ func mustUnmarshal(cfg any, raw map[string]any) {
 		panic(err)
 	}
 }
+
+var benchEpoch = time.Now()
+
+// nanotime is a monotonic clock reading for paired timings.
+func nanotime() int64 { return int64(time.Since(benchEpoch)) }

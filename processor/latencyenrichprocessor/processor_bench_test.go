@@ -3,6 +3,7 @@ package latencyenrichprocessor
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -11,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
@@ -123,7 +126,7 @@ func BenchmarkEnrichVsAttributes(b *testing.B) {
 
 // bigTable returns an enricher over a 100k-row table (4 columns each) keyed by
 // service.name|deployment.environment.name.
-func bigTable(b *testing.B, rows int) *enricher {
+func bigTable(b *testing.B, rows int) (*enricher, float64) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Keys = []KeyRule{{Attributes: []KeyPart{{From: ContextRecord, Attribute: "peer.service"}, {From: ContextResource, Attribute: "deployment.environment.name"}}}}
 	cfg.Target = ContextRecord
@@ -131,6 +134,11 @@ func bigTable(b *testing.B, rows int) *enricher {
 	cfg.Table.Inline = configoptional.Some(InlineConfig{})
 	e, err := newEnricher(processortest.NewNopSettings(NewFactory().Type()), cfg)
 	require.NoError(b, err)
+	// Heap held by the table: measured from before the rows are built, so
+	// it counts keys, projected values and the map, not the discarded input.
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	batch := make([]metadatatable.Row, rows)
 	for i := range batch {
 		batch[i] = metadatatable.Row{Key: "svc-" + strconv.Itoa(i) + "|prod", Columns: map[string]metadatatable.Value{
@@ -139,15 +147,18 @@ func bigTable(b *testing.B, rows int) *enricher {
 		}}
 	}
 	e.table.Replace(batch)
+	batch = nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
 	require.Equal(b, rows, e.table.Len())
-	return e
+	return e, float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(1<<20)
 }
 
 // BenchmarkLookup100k measures composite-key lookups in a 100k-row table:
 // one lookup per span, keys spread over the whole table.
 func BenchmarkLookup100k(b *testing.B) {
 	const rows = 100_000
-	e := bigTable(b, rows)
+	e, tableMiB := bigTable(b, rows)
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("deployment.environment.name", "prod")
@@ -175,6 +186,7 @@ func BenchmarkLookup100k(b *testing.B) {
 		}
 		require.Positive(b, n)
 		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "lookups/s")
+		b.ReportMetric(tableMiB, "table-MiB")
 	})
 	b.Run("enrich_batch", func(b *testing.B) {
 		b.ReportAllocs()
@@ -183,4 +195,95 @@ func BenchmarkLookup100k(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
 	})
+}
+
+// BenchmarkEnrichVsAttributesPaired runs both processors inside every
+// iteration (alternating which goes first) and times each, so load changes on
+// a shared machine hit both equally. It reports each side's ns/span and the
+// ratio latency_enrich / attributes (target <= 1.0).
+func BenchmarkEnrichVsAttributesPaired(b *testing.B) {
+	for _, n := range []int{4, 8} {
+		for _, v := range []struct{ name, target, key string }{
+			{"record_target_resource_key", ContextRecord, ContextResource},
+			{"record_target_record_key", ContextRecord, ContextRecord},
+		} {
+			b.Run(fmt.Sprintf("attrs=%d/%s", n, v.name), func(b *testing.B) {
+				attrs := startBench(b, attributesprocessor.NewFactory(), attributesConfig(n))
+				enrich := startBench(b, NewFactory(), enrichConfig(n, v.target, v.key))
+				tdA, tdE := benchTraces(), benchTraces()
+				var attrsNs, enrichNs int64
+				i := 0
+				b.ReportAllocs()
+				for b.Loop() {
+					if i%2 == 0 {
+						t0 := nanotime()
+						_ = attrs.ConsumeTraces(context.Background(), tdA)
+						t1 := nanotime()
+						_ = enrich.ConsumeTraces(context.Background(), tdE)
+						attrsNs += t1 - t0
+						enrichNs += nanotime() - t1
+					} else {
+						t0 := nanotime()
+						_ = enrich.ConsumeTraces(context.Background(), tdE)
+						t1 := nanotime()
+						_ = attrs.ConsumeTraces(context.Background(), tdA)
+						enrichNs += t1 - t0
+						attrsNs += nanotime() - t1
+					}
+					i++
+				}
+				spans := float64(b.N * tdA.SpanCount())
+				b.ReportMetric(float64(attrsNs)/spans, "attrs-ns/span")
+				b.ReportMetric(float64(enrichNs)/spans, "enrich-ns/span")
+				b.ReportMetric(float64(enrichNs)/float64(attrsNs), "ratio")
+			})
+		}
+	}
+}
+
+// BenchmarkLatencyMetrics measures the metrics path on latency histograms:
+// enrichment, ms -> s normalisation, and p50/p95/p99 derived per interval
+// from cumulative points (100 series per batch, every batch one interval on).
+func BenchmarkLatencyMetrics(b *testing.B) {
+	cfg := enrichConfig(4, ContextResource, ContextResource)
+	cfg.Metrics.NormalizeUnits = true
+	cfg.Metrics.Quantiles = []float64{0.5, 0.95, 0.99}
+	p, err := NewFactory().CreateMetrics(context.Background(), processortest.NewNopSettings(NewFactory().Type()), cfg, consumertest.NewNop())
+	require.NoError(b, err)
+	require.NoError(b, p.Start(context.Background(), componenttest.NewNopHost()))
+	b.Cleanup(func() { require.NoError(b, p.Shutdown(context.Background())) })
+	const series = 100
+	batch := func(step int) pmetric.Metrics {
+		md := pmetric.NewMetrics()
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("service.name", "svc-1")
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("http.server.request.duration")
+		m.SetUnit("ms")
+		h := m.SetEmptyHistogram()
+		h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		for s := range series {
+			dp := h.DataPoints().AppendEmpty()
+			dp.Attributes().PutStr("http.route", "/r"+strconv.Itoa(s))
+			dp.SetStartTimestamp(1)
+			dp.SetTimestamp(pcommon.Timestamp(1 + step))
+			dp.ExplicitBounds().FromRaw([]float64{5, 10, 25, 50, 100, 250, 500, 1000})
+			c := uint64(step + 1)
+			dp.BucketCounts().FromRaw([]uint64{c, 2 * c, 4 * c, 8 * c, 4 * c, 2 * c, c, c, 0})
+			dp.SetCount(23 * c)
+			dp.SetSum(float64(c) * 1000)
+		}
+		return md
+	}
+	step := 0
+	require.NoError(b, p.ConsumeMetrics(context.Background(), batch(step))) // primes the series
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		step++
+		md := batch(step)
+		b.StartTimer()
+		_ = p.ConsumeMetrics(context.Background(), md)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/series, "ns/histogram")
 }

@@ -229,23 +229,37 @@ func (s *Source) consume(ctx context.Context) error {
 		pcs = append(pcs, pc)
 	}
 	var wg sync.WaitGroup
+	// ended receives the partition of a consumer that sarama closed on its
+	// own (e.g. offset out of range): the session is then rebuilt rather than
+	// silently losing the partition.
+	ended := make(chan int32, len(pcs))
 	for i, pc := range pcs {
 		wg.Add(1)
 		go func(p int32, pc sarama.PartitionConsumer) {
 			defer wg.Done()
-			s.consumePartition(ctx, p, pc, tracker)
+			if s.consumePartition(ctx, p, pc, tracker) {
+				ended <- p
+			}
 		}(parts[i], pc)
 	}
-	<-ctx.Done()
+	var endErr error
+	select {
+	case <-ctx.Done():
+		endErr = ctx.Err()
+	case p := <-ended:
+		endErr = fmt.Errorf("partition %d consumer stopped; re-reading the topic", p)
+	}
 	for _, pc := range pcs {
 		pc.AsyncClose()
 	}
 	pcs = nil
 	wg.Wait()
-	return ctx.Err()
+	return endErr
 }
 
-func (s *Source) consumePartition(ctx context.Context, p int32, pc sarama.PartitionConsumer, tracker *catchUp) {
+// consumePartition applies messages until the consumer's channels close. It
+// reports whether they closed while the session was still meant to run.
+func (s *Source) consumePartition(ctx context.Context, p int32, pc sarama.PartitionConsumer, tracker *catchUp) bool {
 	msgs, errs := pc.Messages(), pc.Errors()
 	done := ctx.Done()
 	stopping := false
@@ -273,6 +287,7 @@ func (s *Source) consumePartition(ctx context.Context, p int32, pc sarama.Partit
 			}
 		}
 	}
+	return !stopping && ctx.Err() == nil
 }
 
 // apply turns one message into a table change. A null value is a tombstone.

@@ -200,3 +200,34 @@ func TestValidate(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+func TestPartitionConsumerEndRebuildsSession(t *testing.T) {
+	tbl := metadatatable.New(metadatatable.Projection{Columns: []string{"region"}}, nil)
+	var dials atomic.Int32
+	var reported atomic.Int32
+	second := mocks.NewConsumer(t, nil)
+	p2 := second.ExpectConsumePartition("meta", 0, sarama.OffsetOldest)
+	first := mocks.NewConsumer(t, nil)
+	p1 := first.ExpectConsumePartition("meta", 0, sarama.OffsetOldest)
+	src := newSource("meta", tbl, metadatatable.Limits{}, zap.NewNop(), func(err error) {
+		assert.ErrorContains(t, err, "partition 0 consumer stopped")
+		reported.Add(1)
+	}, func() (offsetReader, sarama.Consumer, error) {
+		offs := &fakeOffsets{parts: []int32{0}, newest: map[int32]int64{0: 1}}
+		if dials.Add(1) == 1 {
+			return offs, first, nil
+		}
+		return offs, second, nil
+	})
+	src.retryMin, src.retryMax = time.Millisecond, time.Millisecond
+	require.NoError(t, src.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, src.Shutdown(context.Background())) })
+	p1.YieldMessage(msg("a", `{"region":"eu"}`))
+	require.Eventually(t, tbl.IsReady, 5*time.Second, time.Millisecond)
+	// sarama gives up on the partition by itself.
+	p1.AsyncClose()
+	require.Eventually(t, func() bool { return dials.Load() == 2 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, int32(1), reported.Load())
+	p2.YieldMessage(msg("a", `{"region":"us"}`))
+	require.Eventually(t, func() bool { return region(tbl, "a") == "us" }, 5*time.Second, time.Millisecond)
+}

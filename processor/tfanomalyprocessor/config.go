@@ -33,10 +33,13 @@ const (
 
 // Default thresholds per mode, used when `threshold` is 0.
 const (
-	// The default model's score is a probability of an incident.
-	defaultModelThreshold = 0.5
-	// erf(z/sqrt2) for z = 3.5: a one-sided robust z-score above 3.5.
-	defaultStatisticalThreshold = 0.99953
+	// Both chosen by the best event-level F1 on the validation split
+	// (latencyeval -sweep; docs/benchmarks/anomaly.md), never on the
+	// held-out set. The default model's score is a probability of an
+	// incident.
+	defaultModelThreshold = 0.9
+	// erf(z/sqrt2) for z = 5: a one-sided robust z-score of 5.
+	defaultStatisticalThreshold = 0.9999994
 )
 
 // Config is the tf_anomaly processor's configuration.
@@ -80,9 +83,9 @@ type Config struct {
 	BatchSize int `mapstructure:"batch_size"`
 
 	// Threshold is the score (0..1) at or above which a point counts as
-	// anomalous. 0 uses the mode's default: 0.5 for model mode (the default
-	// model's score is a probability), 0.99953 for statistical mode (a robust
-	// z-score of 3.5).
+	// anomalous. 0 uses the mode's default: 0.9 for model mode (the default
+	// model's score is a probability), 0.9999994 for statistical mode (a
+	// robust z-score of 5).
 	Threshold float64 `mapstructure:"threshold"`
 	// Trigger flags a series when `points` of the last `of` scored points were
 	// anomalous.

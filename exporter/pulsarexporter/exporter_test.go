@@ -432,3 +432,21 @@ func TestRetryThroughExporterhelper(t *testing.T) {
 	assert.Equal(t, 7, decodeTraces(t, b.messages()).SpanCount())
 	assert.Equal(t, int64(4), b.sends.Load())
 }
+
+func TestRefusedHandshakeFailsWithoutWaitingForTheClient(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	var rejected atomic.Bool
+	cache := newProducerCache(func(string) (producer, error) {
+		<-release // the client keeps retrying until operation_timeout
+		return nil, errors.New("connection error")
+	})
+	cache.rejectedSince = func(time.Time) bool { return rejected.Load() }
+	go func() { time.Sleep(100 * time.Millisecond); rejected.Store(true) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := cache.get(ctx, "t")
+	require.ErrorIs(t, err, errHandshakeRejected)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}

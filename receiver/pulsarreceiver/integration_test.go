@@ -13,7 +13,9 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/latencywatch/latencywatch/internal/pulsarclient"
@@ -134,4 +136,53 @@ func TestIntegrationReceiverRedeliveryAndDeadLetter(t *testing.T) {
 	assert.Equal(t, 20, next.refusals)
 	next.mu.Unlock()
 	assert.True(t, host.sawOK(), "component status OK after subscribing")
+}
+
+// TestIntegrationReceiverTopicsPattern: a pattern subscription picks up every
+// matching topic (metrics from two regions) and nothing else.
+func TestIntegrationReceiverTopicsPattern(t *testing.T) {
+	url, _ := testbrokers.Pulsar(t)
+	base := fmt.Sprintf("persistent://public/default/pat%d", time.Now().UnixNano())
+	client, err := pulsar.NewClient(pulsar.ClientOptions{URL: url, Logger: pulsarclient.NewLogger(nil)})
+	require.NoError(t, err)
+	defer client.Close()
+	send := func(topic string, n int) {
+		p, err := client.CreateProducer(pulsar.ProducerOptions{Topic: topic})
+		require.NoError(t, err)
+		defer p.Close()
+		md := testdataMetrics(n)
+		b, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
+		require.NoError(t, err)
+		_, err = p.Send(context.Background(), &pulsar.ProducerMessage{Payload: b})
+		require.NoError(t, err)
+	}
+	// Topics exist before the subscription, so the pattern sees them at once.
+	send(base+"-metrics-eu", 3)
+	send(base+"-metrics-us", 4)
+	send(base+"-other", 100)
+
+	cfg := createDefaultConfig().(*Config)
+	cfg.ServiceURL = url
+	cfg.Metrics.TopicsPattern = base + "-metrics-.*"
+	cfg.DeadLetter.Topic = base + "-dlq"
+	cfg.InitialPosition = "earliest"
+	sink := new(consumertest.MetricsSink)
+	r, err := createMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background(), &statusHost{}))
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return sink.DataPointCount() >= 7 }, 60*time.Second, 100*time.Millisecond)
+	time.Sleep(time.Second)
+	assert.Equal(t, 7, sink.DataPointCount(), "both region topics, not the other one")
+}
+
+func testdataMetrics(points int) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	g := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	g.SetName("latency")
+	dps := g.SetEmptyGauge().DataPoints()
+	for i := range points {
+		dps.AppendEmpty().SetDoubleValue(float64(i))
+	}
+	return md
 }

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -418,7 +419,7 @@ func TestRetryThroughExporterhelper(t *testing.T) {
 		return nil
 	}}
 	cfg := defaultCfg()
-	cfg.QueueBatchConfig = configoptional.None[exporterhelperQueue]()
+	cfg.QueueBatchConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	cfg.BackOffConfig.InitialInterval = time.Millisecond
 	cfg.BackOffConfig.MaxInterval = 5 * time.Millisecond
 	set := exportertest.NewNopSettings(metadata.Type)

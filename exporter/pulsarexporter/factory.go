@@ -81,9 +81,6 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	return exporterhelper.NewLogs(ctx, set, cfg, exp.exportLogs, helperOptions(c, exp)...)
 }
 
-// exporterhelperQueue names the sending_queue config type for tests.
-type exporterhelperQueue = exporterhelper.QueueBatchConfig
-
 // exporterhelperTraces wraps exp in exporterhelper (tests swap exp's client
 // before wrapping).
 func exporterhelperTraces(ctx context.Context, set exporter.Settings, cfg *Config, exp *pulsarExporter) (exporter.Traces, error) {

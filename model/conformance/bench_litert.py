@@ -59,6 +59,26 @@ def litert_bench(path, batch, min_seconds):
     return el / n * 1e9 / batch
 
 
+def litert_floor(min_seconds):
+    """Per-invoke cost of LiteRT on a one-ADD model: the Python binding and
+    interpreter dispatch that every LiteRT number above includes."""
+    import tensorflow as tf
+    f = tf.function(lambda x: x + 1.0, input_signature=[tf.TensorSpec([1, 1], tf.float32)])
+    content = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()]).convert()
+    from ai_edge_litert.interpreter import Interpreter
+    ip = Interpreter(model_content=content, num_threads=1)
+    ip.allocate_tensors()
+    for _ in range(100):
+        ip.invoke()
+    n, start = 0, time.perf_counter()
+    while True:
+        ip.invoke()
+        n += 1
+        el = time.perf_counter() - start
+        if el >= min_seconds and n >= 10:
+            return el / n * 1e9
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--go", default="go")
@@ -81,6 +101,8 @@ def main():
         g, allocs = go[b]
         lt = litert_bench(os.path.join(args.repo, MODEL), b, secs)
         print(f"{b:>5}  {g:>13.0f}  {1e9 / g:>12.0f}  {lt:>16.0f}  {1e9 / lt:>16.0f}  {g / lt:>14.2f}  {allocs}")
+    print(f"LiteRT per-invoke floor from Python (one-ADD model): {litert_floor(secs):.0f} ns "
+          "(included in the LiteRT batch-1 time)")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ the operator semantics; XNNPACK may reorder float sums.
 """
 
 import base64
+import glob
 import json
 import os
 import sys
@@ -241,16 +242,33 @@ def reference(content, batches, seed):
     return key, cases
 
 
+def shipped_models():
+    """Models shipped under model/ (the default anomaly model) join the suite
+    as they are: (name, .tflite bytes, batches)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = []
+    for path in sorted(glob.glob(os.path.join(here, "..", "*.tflite"))):
+        with open(path, "rb") as f:
+            content = f.read()
+        interp = tf.lite.Interpreter(model_content=content)
+        sig = interp.get_input_details()[0].get("shape_signature", [])
+        batches = [1, 3] if len(sig) and sig[0] == -1 else [1]
+        out.append(("shipped_" + os.path.splitext(os.path.basename(path))[0], content, batches))
+    return out
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: generate.py OUTDIR")
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
     only = set(filter(None, os.environ.get("LW_CONFORMANCE_ONLY", "").split(",")))
-    for i, (name, model, quant, batches, tol, why) in enumerate(models()):
+    suite = [(name, model, quant, batches, tol, why) for name, model, quant, batches, tol, why in models()]
+    suite += [(name, content, "as shipped", batches, 1e-5, "") for name, content, batches in shipped_models()]
+    for i, (name, model, quant, batches, tol, why) in enumerate(suite):
         if only and name not in only:
             continue
-        content = convert(model, quant)
+        content = model if isinstance(model, bytes) else convert(model, quant)
         key, cases = reference(content, batches, seed=1000 + i)
         with open(os.path.join(outdir, name + ".tflite"), "wb") as f:
             f.write(content)

@@ -57,7 +57,8 @@ init_rundir() {
   local run=$1
   if [[ -f $run/ports.env ]]; then return 0; fi
   local bport cport sport
-  bport=$(free_port); cport=$(free_port); sport=$(free_port)
+  read -r bport cport sport <<<"$(free_ports 3)"
+  [[ -n $sport ]] || die "could not pick ports"
   write_log4j2 "$run/log4j2.properties" kafka.server.KafkaRaftServer
   # SASL_SSL listener: self-signed CA + server cert (PEM keystore = PKCS#8 key
   # followed by the certificate) and one SCRAM-SHA-512 user created at format time.

@@ -80,24 +80,39 @@ mvn_fetch() {
   ) 9>"$dir.lock"
 }
 
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on right now.
-# Ports already handed out in this shell ($LW_TAKEN) are never repeated.
-LW_TAKEN=" "
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
-    [[ $LW_TAKEN == *" $p "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      # Nothing answered; also make sure nothing is bound (e.g. a listener on another state).
-      if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-        LW_TAKEN+="$p "
-        echo "$p"
-        return 0
-      fi
+# free_ports N prints N distinct TCP ports on 127.0.0.1 that nothing listens
+# on right now. They come from below the kernel's ephemeral range, so an
+# outgoing connection cannot sit on a broker's port while it is stopped for a
+# restart. Ports handed out in the last 10 minutes (by any harness on this
+# machine, recorded in $LW_CACHE/ports.recent) are skipped, so two brokers
+# starting at the same time cannot pick the same port before either binds it.
+free_ports() {
+  local n=$1 lo=10000 hi
+  hi=$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32767)
+  ((hi > lo + 1000)) || { lo=20000; hi=29999; }
+  mkdir -p "$LW_CACHE"
+  (
+    flock 9
+    local now recent=" " picked=() p
+    now=$(date +%s)
+    if [[ -f $LW_CACHE/ports.recent ]]; then
+      recent+=$(awk -v now="$now" '$2 > now - 600 {printf "%s ", $1}' "$LW_CACHE/ports.recent")
+      awk -v now="$now" '$2 > now - 600' "$LW_CACHE/ports.recent" >"$LW_CACHE/ports.recent.tmp"
+      mv "$LW_CACHE/ports.recent.tmp" "$LW_CACHE/ports.recent"
     fi
-  done
-  die "no free loopback port found"
+    for _ in $(seq 1 500); do
+      ((${#picked[@]} == n)) && break
+      p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
+      [[ $recent == *" $p "* ]] && continue
+      port_in_use "$p" && continue
+      ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && continue
+      recent+="$p "
+      picked+=("$p")
+      echo "$p $now" >>"$LW_CACHE/ports.recent"
+    done
+    ((${#picked[@]} == n)) || die "no $n free loopback ports found"
+    echo "${picked[*]}"
+  ) 9>"$LW_CACHE/ports.lock"
 }
 
 # port_in_use PORT: true if something listens on 127.0.0.1:PORT.
@@ -151,17 +166,24 @@ launch() {
 }
 
 # brokercheck_bin prints the path of the Go readiness checker (cmd/brokercheck),
-# building it into $LW_CACHE/bin first. `go build` is a no-op when nothing
-# changed; with-brokers.sh builds it once and passes LW_BROKERCHECK along.
+# building it into $LW_CACHE/bin first. The binary is keyed by a hash of its
+# sources and go.mod/go.sum (a link alone costs seconds on a busy 2-core box);
+# with-brokers.sh builds it once and passes LW_BROKERCHECK along.
 brokercheck_bin() {
   if [[ -n ${LW_BROKERCHECK:-} && -x $LW_BROKERCHECK ]]; then echo "$LW_BROKERCHECK"; return 0; fi
-  local repo; repo=$(cd "$LW_SCRIPT_DIR/../.." && pwd)
-  local bin="$LW_CACHE/bin/brokercheck"
-  mkdir -p "$LW_CACHE/bin"
-  (
-    flock 9
-    cd "$repo" && go build -o "$bin.tmp" ./cmd/brokercheck && mv "$bin.tmp" "$bin"
-  ) 9>"$LW_CACHE/bin/brokercheck.lock" >&2 || die "building cmd/brokercheck failed"
+  local repo sum bin
+  repo=$(cd "$LW_SCRIPT_DIR/../.." && pwd)
+  sum=$(cat "$repo"/cmd/brokercheck/*.go "$repo"/internal/testbrokers/probe/*.go "$repo/go.mod" "$repo/go.sum" | sha256sum | cut -c1-16)
+  bin="$LW_CACHE/bin/brokercheck-$sum"
+  if [[ ! -x $bin ]]; then
+    mkdir -p "$LW_CACHE/bin"
+    (
+      flock 9
+      [[ -x $bin ]] && exit 0
+      rm -f "$LW_CACHE"/bin/brokercheck-*
+      cd "$repo" && go build -o "$bin.tmp" ./cmd/brokercheck && mv "$bin.tmp" "$bin"
+    ) 9>"$LW_CACHE/bin/brokercheck.lock" >&2 || die "building cmd/brokercheck failed"
+  fi
   echo "$bin"
 }
 

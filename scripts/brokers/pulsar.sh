@@ -63,7 +63,8 @@ init_rundir() {
   local run=$1
   if [[ -f $run/ports.env ]]; then return 0; fi
   local pport wport bkport tport twport
-  pport=$(free_port); wport=$(free_port); bkport=$(free_port); tport=$(free_port); twport=$(free_port)
+  read -r pport wport bkport tport twport <<<"$(free_ports 5)"
+  [[ -n $twport ]] || die "could not pick ports"
   write_log4j2 "$run/log4j2.properties" org.apache.pulsar.PulsarStandalone
   # TLS ports + token auth in the same process: self-signed CA + server cert,
   # an HS256 secret and a token for the super-user "admin". anonymousUserRole

@@ -15,7 +15,7 @@ TEST_TARGETS += test-pulsar
 # Three separate runs so exporter and raw producer alternate (E,R,E,R,E,R): on a
 # shared, noisy machine pairs taken close together compare fairly.
 bench-pulsar:
-	scripts/with-brokers.sh bash -c 'for i in 1 2 3; do $(GO) test -tags integration -run "^$$" \
+	scripts/with-brokers.sh bash -c 'set -euo pipefail; for i in 1 2 3; do $(GO) test -tags integration -run "^$$" \
 	  -bench BenchmarkIntegrationPulsarThroughput -benchtime 5s -count 1 ./exporter/pulsarexporter/ | grep "^Benchmark"; done'
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./exporter/pulsarexporter/ ./receiver/pulsarreceiver/
 

@@ -244,10 +244,18 @@ func (e *enricher) shutdown(ctx context.Context) error {
 }
 
 // reportAsyncError is handed to sources for failures after Start (broker
-// unreachable, consumer errors). It logs at a bounded rate and reports a
-// recoverable status.
+// unreachable, consumer errors): it logs at a bounded rate and reports a
+// recoverable status. A nil error means the source works again: once the
+// table is ready, the status returns to OK.
 func (e *enricher) reportAsyncError(err error) {
 	h := e.obs.getHost()
+	if err == nil {
+		if h != nil && e.table.IsReady() {
+			e.logger.Info("metadata table source recovered", zap.String("source", e.sourceName))
+			componentstatus.ReportStatus(h, componentstatus.NewEvent(componentstatus.StatusOK))
+		}
+		return
+	}
 	if ok, suppressed := e.obs.sourceErrLog.allow(time.Now()); ok {
 		e.logger.Warn("metadata table source error", zap.String("source", e.sourceName), zap.Error(err), zap.Int("suppressed", suppressed))
 	}

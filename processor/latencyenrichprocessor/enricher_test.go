@@ -2,6 +2,7 @@ package latencyenrichprocessor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -254,3 +255,21 @@ func TestInternalTelemetry(t *testing.T) {
 }
 
 func attributeKey(s string) attribute.Key { return attribute.Key(s) }
+
+func TestStatusFollowsSourceErrorsAndRecovery(t *testing.T) {
+	e, g, start, _ := gatedTraces(t, simpleConfig())
+	host := newStatusHost()
+	require.NoError(t, start(host))
+	e.reportAsyncError(nil) // recovery before ready is not OK yet
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
+	close(g.release)
+	require.Eventually(t, func() bool { return len(host.statuses()) == 2 }, 5*time.Second, 5*time.Millisecond)
+	e.reportAsyncError(errors.New("broker unreachable"))
+	e.reportAsyncError(nil)
+	assert.Equal(t, []componentstatus.Status{
+		componentstatus.StatusRecoverableError, // loading
+		componentstatus.StatusOK,               // ready
+		componentstatus.StatusRecoverableError, // broker error
+		componentstatus.StatusOK,               // recovered
+	}, host.statuses())
+}

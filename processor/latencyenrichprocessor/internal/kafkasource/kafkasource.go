@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -38,7 +39,10 @@ type Source struct {
 	table     *metadatatable.Table
 	lim       metadatatable.Limits
 	logger    *zap.Logger
+	// reportErr is called with each failure after Start, and with nil once
+	// the source works again after one.
 	reportErr func(error)
+	failing   atomic.Bool
 	dial      dialFunc
 	retryMin  time.Duration
 	retryMax  time.Duration
@@ -170,7 +174,7 @@ func (s *Source) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.reportErr(fmt.Errorf("kafka table source (topic %q): %w; retrying in %s", s.topic, err, backoff))
+		s.fail(fmt.Errorf("kafka table source (topic %q): %w; retrying in %s", s.topic, err, backoff))
 		select {
 		case <-ctx.Done():
 			return
@@ -228,6 +232,8 @@ func (s *Source) consume(ctx context.Context) error {
 		}
 		pcs = append(pcs, pc)
 	}
+	// Connected and consuming: a failure reported before is over.
+	s.recovered()
 	var wg sync.WaitGroup
 	// ended receives the partition of a consumer that sarama closed on its
 	// own (e.g. offset out of range): the session is then rebuilt rather than
@@ -276,6 +282,7 @@ func (s *Source) consumePartition(ctx context.Context, p int32, pc sarama.Partit
 			if !stopping {
 				s.apply(m)
 				tracker.seen(p, m.Offset)
+				s.recovered()
 			}
 		case err, ok := <-errs:
 			if !ok {
@@ -283,11 +290,23 @@ func (s *Source) consumePartition(ctx context.Context, p int32, pc sarama.Partit
 				continue
 			}
 			if !stopping {
-				s.reportErr(fmt.Errorf("kafka table source (topic %q, partition %d): %w", s.topic, p, err))
+				s.fail(fmt.Errorf("kafka table source (topic %q, partition %d): %w", s.topic, p, err))
 			}
 		}
 	}
 	return !stopping && ctx.Err() == nil
+}
+
+func (s *Source) fail(err error) {
+	s.failing.Store(true)
+	s.reportErr(err)
+}
+
+// recovered reports recovery once after a failure; cheap on the hot path.
+func (s *Source) recovered() {
+	if s.failing.Load() && s.failing.CompareAndSwap(true, false) {
+		s.reportErr(nil)
+	}
 }
 
 // apply turns one message into a table change. A null value is a tombstone.

@@ -123,10 +123,14 @@ func TestSourceVersionDefaultsToPartitionOffset(t *testing.T) {
 func TestDialFailureIsReportedAndRetried(t *testing.T) {
 	tbl := metadatatable.New(metadatatable.Projection{}, nil)
 	var attempts atomic.Int32
-	var reported atomic.Int32
+	var reported, recovered atomic.Int32
 	consumer := mocks.NewConsumer(t, nil)
 	consumer.ExpectConsumePartition("meta", 0, sarama.OffsetOldest)
 	src := newSource("meta", tbl, metadatatable.Limits{}, zap.NewNop(), func(err error) {
+		if err == nil {
+			recovered.Add(1)
+			return
+		}
 		assert.ErrorContains(t, err, "broker down")
 		reported.Add(1)
 	}, func() (offsetReader, sarama.Consumer, error) {
@@ -140,6 +144,7 @@ func TestDialFailureIsReportedAndRetried(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, src.Shutdown(context.Background())) })
 	require.Eventually(t, tbl.IsReady, 5*time.Second, time.Millisecond, "an empty topic is ready at once")
 	assert.Equal(t, int32(2), reported.Load())
+	require.Eventually(t, func() bool { return recovered.Load() == 1 }, 5*time.Second, time.Millisecond, "recovery is reported once")
 }
 
 func TestShutdownBeforeStart(t *testing.T) {
@@ -204,12 +209,16 @@ func TestValidate(t *testing.T) {
 func TestPartitionConsumerEndRebuildsSession(t *testing.T) {
 	tbl := metadatatable.New(metadatatable.Projection{Columns: []string{"region"}}, nil)
 	var dials atomic.Int32
-	var reported atomic.Int32
+	var reported, recovered atomic.Int32
 	second := mocks.NewConsumer(t, nil)
 	p2 := second.ExpectConsumePartition("meta", 0, sarama.OffsetOldest)
 	first := mocks.NewConsumer(t, nil)
 	p1 := first.ExpectConsumePartition("meta", 0, sarama.OffsetOldest)
 	src := newSource("meta", tbl, metadatatable.Limits{}, zap.NewNop(), func(err error) {
+		if err == nil {
+			recovered.Add(1)
+			return
+		}
 		assert.ErrorContains(t, err, "partition 0 consumer stopped")
 		reported.Add(1)
 	}, func() (offsetReader, sarama.Consumer, error) {
@@ -230,4 +239,35 @@ func TestPartitionConsumerEndRebuildsSession(t *testing.T) {
 	assert.Equal(t, int32(1), reported.Load())
 	p2.YieldMessage(msg("a", `{"region":"us"}`))
 	require.Eventually(t, func() bool { return region(tbl, "a") == "us" }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, int32(1), recovered.Load())
+}
+
+func TestMessageAfterPartitionErrorReportsRecovery(t *testing.T) {
+	tbl := metadatatable.New(metadatatable.Projection{Columns: []string{"region"}}, nil)
+	consumer := mocks.NewConsumer(t, nil)
+	p := consumer.ExpectConsumePartition("meta", 0, sarama.OffsetOldest)
+	var mu sync.Mutex
+	var events []string
+	src := newSource("meta", tbl, metadatatable.Limits{}, zap.NewNop(), func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			events = append(events, "ok")
+		} else {
+			events = append(events, "error")
+		}
+	}, func() (offsetReader, sarama.Consumer, error) {
+		return &fakeOffsets{parts: []int32{0}, newest: map[int32]int64{0: 0}}, consumer, nil
+	})
+	require.NoError(t, src.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, src.Shutdown(context.Background())) })
+	require.Eventually(t, tbl.IsReady, 5*time.Second, time.Millisecond)
+	p.YieldError(sarama.ErrNotLeaderForPartition)
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(events) == 1 }, 5*time.Second, time.Millisecond)
+	p.YieldMessage(msg("a", `{"region":"eu"}`))
+	p.YieldMessage(msg("b", `{"region":"us"}`))
+	require.Eventually(t, func() bool { return region(tbl, "b") == "us" }, 5*time.Second, time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"error", "ok"}, events, "one error, one recovery, nothing per message")
 }

@@ -28,7 +28,10 @@ type Source struct {
 	table     *metadatatable.Table
 	lim       metadatatable.Limits
 	logger    *zap.Logger
+	// reportErr is called with each failure after Start, and with nil once
+	// the source works again after one.
 	reportErr func(error)
+	failing   bool // only touched by the run goroutine
 	retryMin  time.Duration
 	retryMax  time.Duration
 
@@ -87,6 +90,7 @@ func (s *Source) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		s.failing = true
 		s.reportErr(fmt.Errorf("pulsar table source (topic %q): %w; retrying in %s", s.cfg.Topic, err, backoff))
 		select {
 		case <-ctx.Done():
@@ -177,6 +181,10 @@ func (s *Source) session(ctx context.Context) error {
 		}
 	}
 	s.table.MarkReady()
+	if s.failing {
+		s.failing = false
+		s.reportErr(nil)
+	}
 	<-ctx.Done()
 	return ctx.Err()
 }

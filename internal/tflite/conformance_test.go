@@ -119,6 +119,7 @@ func runConformanceCase(t *testing.T, ip *Interpreter, c conformanceCase, tol fl
 	if err := ip.AllocateTensors(); err != nil {
 		t.Fatal(err)
 	}
+	ip.ResetVariables() // the reference starts every case from zero LSTM state
 	lookup := func(d conformanceData, input bool) *Tensor {
 		name := d.Tensor
 		if bySig {

@@ -52,8 +52,13 @@
 // float product. INT32/INT64/BOOL tensors serve shape arithmetic and control
 // flow. Fused activations: RELU, RELU6, RELU_N1_TO_1, TANH.
 //
-// WHILE runs Keras LSTM/GRU layers (TF 2.21 with Keras 3 converts recurrent
-// layers to WHILE loops, not fused LSTM operators). The loop body's TensorList
+// WHILE runs Keras 3 LSTM/GRU layers (TF 2.21 with Keras 3 converts recurrent
+// layers to WHILE loops); tf.keras (Keras 2, package tf-keras) LSTMs convert to
+// the fused UNIDIRECTIONAL_SEQUENCE_LSTM, whose output and cell state are
+// variable tensors: as in TFLite they carry over from one Invoke to the next
+// until AllocateTensors or ResetVariables zeroes them (call ResetVariables per
+// window when windows are independent). Either way TF 2.21 converts recurrent
+// layers only with a fixed batch size. The loop body's TensorList
 // writes lower to SLICEs whose size depends on the loop index; such operators
 // get an upper-bound arena block and are re-prepared each step, which allocates
 // a little per step — models with them are not allocation-free.
@@ -72,17 +77,19 @@
 // MAX_POOL_2D, MEAN, MINIMUM, MUL, NEG, PACK, PAD, REDUCE_MAX, REDUCE_PROD,
 // RELU, RELU6, RESHAPE, RSQRT, SHAPE, SLICE, SOFTMAX, SPACE_TO_BATCH_ND, SPLIT,
 // SQRT, SQUARE, SQUARED_DIFFERENCE, SQUEEZE, STRIDED_SLICE, SUB, SUM, TANH,
-// TILE, TRANSPOSE, UNPACK, WHILE. SupportedOperators lists them at run time.
+// TILE, TRANSPOSE, UNIDIRECTIONAL_SEQUENCE_LSTM, UNPACK, WHILE.
+// SupportedOperators lists them at run time.
 //
 // This is everything TF 2.21's default converter emits for Keras models built
 // from Dense, Conv1D/Conv2D/SeparableConv1D, max/average/global pooling, LSTM,
 // GRU (both unrolled and not), LayerNormalization, Dropout, the merge layers
 // (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot),
 // ZeroPadding1D, Cropping1D, Permute, UpSampling1D, the common activations, and
-// float16 or int8 dynamic-range weights. Not supported: full-integer (int8
-// activation) models, custom and Flex (SELECT_TF_OPS) operators, sparse
-// tensors, variable (stateful) tensors, the fused UNIDIRECTIONAL_SEQUENCE_LSTM
-// that legacy tf.keras emits.
+// float16 or int8 dynamic-range weights, plus tf.keras LSTMs. Not supported:
+// full-integer (int8 activation) models, custom and Flex (SELECT_TF_OPS)
+// operators, sparse tensors, variable tensors other than LSTM state,
+// int8-weight or layer-normalized fused LSTMs, and DEQUANTIZE of run-time
+// tensors.
 //
 // # Numeric tolerance
 //

@@ -288,6 +288,7 @@ func (ip *Interpreter) AllocateTensors() (err error) {
 	if err := ip.plan(); err != nil {
 		return fmt.Errorf("tflite: model %q: %w", ip.m.name, err)
 	}
+	ip.ResetVariables()
 	ip.ready = true
 	return nil
 }
@@ -453,6 +454,13 @@ func (si *sgInst) intervals() []*interval {
 		touch(t, -1)
 		touch(t, end) // inputs stay readable after Invoke
 	}
+	for _, t := range si.tensors {
+		if t.desc.variable {
+			// State carried from one Invoke to the next owns its block.
+			touch(t, -1)
+			touch(t, end)
+		}
+	}
 	for i, n := range si.nodes {
 		for _, t := range n.in {
 			touch(t, i)
@@ -548,8 +556,19 @@ func assign(ivs []*interval) int {
 
 func alignUp(w int) int { return (w + alignWords - 1) / alignWords * alignWords }
 
-// ErrNotReady is returned by Invoke when AllocateTensors failed earlier.
-var ErrNotReady = errors.New("tflite: interpreter tensors are not allocated")
+// ResetVariables zeroes the model's variable tensors (the recurrent state of
+// fused LSTMs). As in TFLite, that state otherwise carries from one Invoke to
+// the next; AllocateTensors also zeroes it. Call it before Invoke when windows
+// are independent.
+func (ip *Interpreter) ResetVariables() {
+	for _, si := range ip.all {
+		for _, t := range si.tensors {
+			if t.desc.variable && t.f32 != nil {
+				clear(t.f32)
+			}
+		}
+	}
+}
 
 // Invoke runs the model on the current input data. After the first call with a
 // given shape it allocates nothing.

@@ -201,3 +201,49 @@ func TestSupportedOperators(t *testing.T) {
 		}
 	}
 }
+
+// TFLite carries fused-LSTM state (variable tensors) from one Invoke to the
+// next; ResetVariables starts over. Same behaviour as tf.lite.Interpreter's
+// reset_all_variables.
+func TestLSTMStateCarriesUntilReset(t *testing.T) {
+	m, err := LoadFile(filepath.Join("testdata", "conformance", "lstm_tf_keras.tflite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, err := NewInterpreter(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ip.AllocateTensors(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range ip.Input(0).Float32s() {
+		ip.Input(0).Float32s()[i] = float32(i%7) / 7
+	}
+	run := func() []float32 {
+		if err := ip.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), ip.Output(0).Float32s()...)
+	}
+	first, second := run(), run()
+	if sameFloats(first, second) {
+		t.Fatalf("second Invoke gave %v again; the LSTM state should carry over", first)
+	}
+	ip.ResetVariables()
+	if again := run(); !sameFloats(first, again) {
+		t.Fatalf("after ResetVariables got %v, want %v", again, first)
+	}
+}
+
+func sameFloats(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

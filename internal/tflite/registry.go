@@ -8,62 +8,63 @@ import (
 
 // BuiltinOperator codes of the supported operators (schema.fbs).
 const (
-	opAdd               = 0
-	opAveragePool2D     = 1
-	opConcatenation     = 2
-	opConv2D            = 3
-	opDepthwiseConv2D   = 4
-	opDequantize        = 6
-	opFullyConnected    = 9
-	opLogistic          = 14
-	opMaxPool2D         = 17
-	opMul               = 18
-	opRelu              = 19
-	opRelu6             = 21
-	opReshape           = 22
-	opTanh              = 28
-	opPad               = 34
-	opGather            = 36
-	opTranspose         = 39
-	opMean              = 40
-	opSub               = 41
-	opDiv               = 42
-	opSqueeze           = 43
-	opBatchToSpaceND    = 37
-	opSpaceToBatchND    = 38
-	opStridedSlice      = 45
-	opExp               = 47
-	opSplit             = 49
-	opCast              = 53
-	opMaximum           = 55
-	opMinimum           = 57
-	opLess              = 58
-	opNeg               = 59
-	opGreater           = 61
-	opSlice             = 65
-	opExpandDims        = 70
-	opSum               = 74
-	opSqrt              = 75
-	opRsqrt             = 76
-	opShape             = 77
-	opReduceProd        = 81
-	opReduceMax         = 82
-	opPack              = 83
-	opLogicalAnd        = 86
-	opLogicalNot        = 87
-	opUnpack            = 88
-	opSquare            = 92
-	opFill              = 94
-	opSquaredDifference = 99
-	opAbs               = 101
-	opWhile             = 119
-	opSoftmax           = 25
-	opTile              = 69
-	opLog               = 73
-	opLeakyRelu         = 98
-	opElu               = 111
-	opGelu              = 150
-	opBatchMatMul       = 126
+	opAdd                        = 0
+	opAveragePool2D              = 1
+	opConcatenation              = 2
+	opConv2D                     = 3
+	opDepthwiseConv2D            = 4
+	opDequantize                 = 6
+	opFullyConnected             = 9
+	opLogistic                   = 14
+	opMaxPool2D                  = 17
+	opMul                        = 18
+	opRelu                       = 19
+	opRelu6                      = 21
+	opReshape                    = 22
+	opTanh                       = 28
+	opPad                        = 34
+	opGather                     = 36
+	opTranspose                  = 39
+	opMean                       = 40
+	opSub                        = 41
+	opDiv                        = 42
+	opSqueeze                    = 43
+	opBatchToSpaceND             = 37
+	opSpaceToBatchND             = 38
+	opStridedSlice               = 45
+	opExp                        = 47
+	opSplit                      = 49
+	opCast                       = 53
+	opMaximum                    = 55
+	opMinimum                    = 57
+	opLess                       = 58
+	opNeg                        = 59
+	opGreater                    = 61
+	opSlice                      = 65
+	opExpandDims                 = 70
+	opSum                        = 74
+	opSqrt                       = 75
+	opRsqrt                      = 76
+	opShape                      = 77
+	opReduceProd                 = 81
+	opReduceMax                  = 82
+	opPack                       = 83
+	opLogicalAnd                 = 86
+	opLogicalNot                 = 87
+	opUnpack                     = 88
+	opSquare                     = 92
+	opFill                       = 94
+	opSquaredDifference          = 99
+	opAbs                        = 101
+	opWhile                      = 119
+	opSoftmax                    = 25
+	opTile                       = 69
+	opLog                        = 73
+	opLeakyRelu                  = 98
+	opElu                        = 111
+	opGelu                       = 150
+	opUnidirectionalSequenceLSTM = 44
+	opBatchMatMul                = 126
 )
 
 // registry maps an operator code to its build function. To add an operator:
@@ -74,61 +75,62 @@ var registry map[int32]func(*buildCtx) (kernel, error)
 
 func init() {
 	registry = map[int32]func(*buildCtx) (kernel, error){
-		opAdd:               buildBinary(binAdd),
-		opSub:               buildBinary(binSub),
-		opMul:               buildBinary(binMul),
-		opDiv:               buildBinary(binDiv),
-		opSquaredDifference: buildBinary(binSquaredDiff),
-		opMaximum:           buildBinary(binMax),
-		opMinimum:           buildBinary(binMin),
-		opLess:              buildBinary(binLess),
-		opGreater:           buildBinary(binGreater),
-		opLogicalAnd:        buildBinary(binAnd),
-		opTanh:              buildUnary(unTanh),
-		opLogistic:          buildUnary(unLogistic),
-		opRelu:              buildUnary(unRelu),
-		opRelu6:             buildUnary(unRelu6),
-		opNeg:               buildUnary(unNeg),
-		opRsqrt:             buildUnary(unRsqrt),
-		opSqrt:              buildUnary(unSqrt),
-		opExp:               buildUnary(unExp),
-		opAbs:               buildUnary(unAbs),
-		opSquare:            buildUnary(unSquare),
-		opLogicalNot:        buildUnary(unNot),
-		opCast:              buildCast,
-		opMean:              buildReduce(redMean),
-		opSum:               buildReduce(redSum),
-		opReduceProd:        buildReduce(redProd),
-		opReduceMax:         buildReduce(redMax),
-		opShape:             buildShape,
-		opReshape:           buildReshape,
-		opExpandDims:        buildExpandDims,
-		opSqueeze:           buildSqueeze,
-		opStridedSlice:      buildStridedSlice,
-		opSlice:             buildSlice,
-		opPack:              buildPack,
-		opUnpack:            buildUnpack,
-		opConcatenation:     buildConcat,
-		opGather:            buildGather,
-		opSplit:             buildSplit,
-		opFill:              buildFill,
-		opTranspose:         buildTranspose,
-		opPad:               buildPad,
-		opSpaceToBatchND:    buildSpaceBatch(true),
-		opBatchToSpaceND:    buildSpaceBatch(false),
-		opFullyConnected:    buildFullyConnected,
-		opConv2D:            buildConv2D,
-		opDepthwiseConv2D:   buildDepthwiseConv2D,
-		opMaxPool2D:         buildPool(true),
-		opAveragePool2D:     buildPool(false),
-		opBatchMatMul:       buildBatchMatMul,
-		opWhile:             buildWhile,
-		opSoftmax:           buildSoftmax,
-		opTile:              buildTile,
-		opLog:               buildUnary(unLog),
-		opElu:               buildUnary(unElu),
-		opLeakyRelu:         buildUnary(unLeakyRelu),
-		opGelu:              buildUnary(unGelu),
+		opAdd:                        buildBinary(binAdd),
+		opSub:                        buildBinary(binSub),
+		opMul:                        buildBinary(binMul),
+		opDiv:                        buildBinary(binDiv),
+		opSquaredDifference:          buildBinary(binSquaredDiff),
+		opMaximum:                    buildBinary(binMax),
+		opMinimum:                    buildBinary(binMin),
+		opLess:                       buildBinary(binLess),
+		opGreater:                    buildBinary(binGreater),
+		opLogicalAnd:                 buildBinary(binAnd),
+		opTanh:                       buildUnary(unTanh),
+		opLogistic:                   buildUnary(unLogistic),
+		opRelu:                       buildUnary(unRelu),
+		opRelu6:                      buildUnary(unRelu6),
+		opNeg:                        buildUnary(unNeg),
+		opRsqrt:                      buildUnary(unRsqrt),
+		opSqrt:                       buildUnary(unSqrt),
+		opExp:                        buildUnary(unExp),
+		opAbs:                        buildUnary(unAbs),
+		opSquare:                     buildUnary(unSquare),
+		opLogicalNot:                 buildUnary(unNot),
+		opCast:                       buildCast,
+		opMean:                       buildReduce(redMean),
+		opSum:                        buildReduce(redSum),
+		opReduceProd:                 buildReduce(redProd),
+		opReduceMax:                  buildReduce(redMax),
+		opShape:                      buildShape,
+		opReshape:                    buildReshape,
+		opExpandDims:                 buildExpandDims,
+		opSqueeze:                    buildSqueeze,
+		opStridedSlice:               buildStridedSlice,
+		opSlice:                      buildSlice,
+		opPack:                       buildPack,
+		opUnpack:                     buildUnpack,
+		opConcatenation:              buildConcat,
+		opGather:                     buildGather,
+		opSplit:                      buildSplit,
+		opFill:                       buildFill,
+		opTranspose:                  buildTranspose,
+		opPad:                        buildPad,
+		opSpaceToBatchND:             buildSpaceBatch(true),
+		opBatchToSpaceND:             buildSpaceBatch(false),
+		opFullyConnected:             buildFullyConnected,
+		opConv2D:                     buildConv2D,
+		opDepthwiseConv2D:            buildDepthwiseConv2D,
+		opMaxPool2D:                  buildPool(true),
+		opAveragePool2D:              buildPool(false),
+		opBatchMatMul:                buildBatchMatMul,
+		opWhile:                      buildWhile,
+		opSoftmax:                    buildSoftmax,
+		opTile:                       buildTile,
+		opLog:                        buildUnary(unLog),
+		opElu:                        buildUnary(unElu),
+		opLeakyRelu:                  buildUnary(unLeakyRelu),
+		opGelu:                       buildUnary(unGelu),
+		opUnidirectionalSequenceLSTM: buildLSTM,
 	}
 }
 

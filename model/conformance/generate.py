@@ -30,6 +30,7 @@ warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
+import tf_keras  # noqa: E402
 from keras import layers as L  # noqa: E402
 
 WINDOW = 64
@@ -66,7 +67,7 @@ def seed_weights(model, seed):
     rng = np.random.default_rng(seed)
     for w in model.weights:
         shape = tuple(w.shape)
-        name = w.path if hasattr(w, "path") else w.name
+        name = getattr(w, "path", None) or w.name
         if len(shape) >= 2:
             fan_in = int(np.prod(shape[:-1]))
             fan_out = int(shape[-1])
@@ -183,6 +184,15 @@ def models():
         L.Activation("softmax")])
     out.append(("activations", m, None, [1, 2], 1e-5, ""))
 
+    # tf.keras (Keras 2) LSTMs convert to the fused UNIDIRECTIONAL_SEQUENCE_LSTM
+    # (with cell clipping); like Keras 3's, only with a fixed batch size.
+    tf_keras.utils.set_random_seed(17)
+    inp = tf_keras.Input(shape=(16, FEATURES), batch_size=2, name="window")
+    x = tf_keras.layers.LSTM(8, return_sequences=True)(inp)
+    x = tf_keras.layers.LSTM(4)(x)
+    m = seed_weights(tf_keras.Model(inp, tf_keras.layers.Dense(1)(x)), 17)
+    out.append(("lstm_tf_keras", m, None, [2], 1e-5, ""))
+
     # The benchmark model: a default-size window autoencoder (see docs/benchmarks/tflite.md).
     m = bench_model()
     out.append(("bench_conv_autoencoder", m, None, [1, 4], 1e-5, ""))
@@ -227,6 +237,9 @@ def reference(content, batches, seed):
                 shape[0] = batch
                 interp.resize_tensor_input(d["index"], shape)
         interp.allocate_tensors()
+        # Fused LSTM state is a variable tensor that TFLite carries across
+        # invocations; every case starts from zero state.
+        interp.reset_all_variables()
         case = {"batch": batch, "inputs": [], "outputs": []}
         for d in interp.get_input_details():
             x = rng.normal(0, 1, d["shape"]).astype(np.float32)

@@ -81,13 +81,23 @@ type collector struct {
 // The process is stopped when the test ends, and its output is logged on failure.
 func startCollector(t *testing.T, config string, vars map[string]string) *collector {
 	t.Helper()
-	bin := collectorBinary(t)
-	c := &collector{out: &syncBuffer{}, healthPort: freePort(t), done: make(chan struct{})}
-	repl := []string{"${HEALTH_PORT}", fmt.Sprint(c.healthPort)}
+	healthPort := freePort(t)
+	repl := []string{"${HEALTH_PORT}", fmt.Sprint(healthPort)}
 	for k, v := range vars {
 		repl = append(repl, "${"+k+"}", v)
 	}
-	config = strings.NewReplacer(repl...).Replace(config)
+	c := launchCollector(t, strings.NewReplacer(repl...).Replace(config))
+	c.healthPort = healthPort
+	c.waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), 60*time.Second)
+	return c
+}
+
+// launchCollector starts the binary on config as given and returns at once;
+// callers wait with waitReady on whatever endpoint their config serves.
+func launchCollector(t *testing.T, config string) *collector {
+	t.Helper()
+	bin := collectorBinary(t)
+	c := &collector{out: &syncBuffer{}, done: make(chan struct{})}
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -105,18 +115,22 @@ func startCollector(t *testing.T, config string, vars map[string]string) *collec
 			t.Logf("collector output:\n%s", c.out.String())
 		}
 	})
-	c.waitHealthy(t, 60*time.Second)
 	return c
 }
 
 func (c *collector) waitHealthy(t *testing.T, timeout time.Duration) {
 	t.Helper()
-	url := fmt.Sprintf("http://127.0.0.1:%d/", c.healthPort)
+	c.waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/", c.healthPort), timeout)
+}
+
+// waitReady polls url until it answers 200, failing fast if the process exits.
+func (c *collector) waitReady(t *testing.T, url string, timeout time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {
 		case <-c.done:
-			t.Fatalf("collector exited before becoming healthy:\n%s", c.out.String())
+			t.Fatalf("collector exited before %s answered:\n%s", url, c.out.String())
 		default:
 		}
 		resp, err := http.Get(url)
@@ -128,7 +142,7 @@ func (c *collector) waitHealthy(t *testing.T, timeout time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("collector health check %s did not answer 200 within %s:\n%s", url, timeout, c.out.String())
+	t.Fatalf("%s did not answer 200 within %s:\n%s", url, timeout, c.out.String())
 }
 
 // stop sends SIGTERM and waits for a clean shutdown (SIGKILL after 30s).

@@ -22,123 +22,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
 
-// The helpers below are this file's own (prefixed watch…) so that it builds on
-// its own, whatever other e2e files provide.
-
-// watchBinary returns the built collector or fails the test.
-func watchBinary(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("LW_BINARY")
-	if p == "" {
-		t.Fatal("LW_BINARY is not set: run the end-to-end tests through `make test` (or `make integration`), which builds build/otelcol-latencywatch")
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("collector binary %s: %v (run `make build`)", p, err)
-	}
-	return p
-}
-
-func watchFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// watchCollector is a running collector process; stop is idempotent.
-type watchCollector struct {
-	cmd  *exec.Cmd
-	out  *bytes.Buffer
-	mu   sync.Mutex
-	done chan struct{}
-	once sync.Once
-}
-
-func (c *watchCollector) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.Write(p)
-}
-
-func (c *watchCollector) output() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.String()
-}
-
 // watchStartCollector starts the binary on config and waits until watch_api's
-// /health answers at base.
-func watchStartCollector(t *testing.T, config, base string) *watchCollector {
+// /health answers at base (no wait when base is empty).
+func watchStartCollector(t *testing.T, config, base string) *collector {
 	t.Helper()
-	bin := watchBinary(t)
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
+	c := launchCollector(t, config)
+	if base != "" {
+		c.waitReady(t, base+"/health", 30*time.Second)
 	}
-	c := &watchCollector{out: &bytes.Buffer{}, done: make(chan struct{})}
-	c.cmd = exec.Command(bin, "--config", path)
-	c.cmd.Stdout, c.cmd.Stderr = c, c
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	go func() { _ = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		c.stop(t)
-		if t.Failed() {
-			t.Logf("collector output:\n%s", c.output())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-c.done:
-			t.Fatalf("collector exited during startup:\n%s", c.output())
-		default:
-		}
-		if base == "" {
-			return c
-		}
-		resp, err := http.Get(base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return c
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/health did not answer within 30s:\n%s", base, c.output())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// stop sends SIGTERM and waits (SIGKILL to the process group after 30s).
-func (c *watchCollector) stop(t *testing.T) {
-	c.once.Do(func() {
-		select {
-		case <-c.done:
-			return
-		default:
-		}
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.done:
-		case <-time.After(30 * time.Second):
-			t.Errorf("collector did not stop within 30s of SIGTERM; killing it")
-			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-			<-c.done
-		}
-	})
+	return c
 }
 
 // watchConfig returns config/watch-e2e.yaml with its ${env:LW_WATCH_*}
@@ -150,9 +46,9 @@ func watchConfig(t *testing.T, port int, storageDir, token string) string {
 		t.Fatalf("reading config/watch-e2e.yaml: %v", err)
 	}
 	return strings.NewReplacer(
-		"${env:LW_WATCH_HEALTH_PORT}", fmt.Sprint(watchFreePort(t)),
+		"${env:LW_WATCH_HEALTH_PORT}", fmt.Sprint(freePort(t)),
 		"${env:LW_WATCH_PORT}", fmt.Sprint(port),
-		"${env:LW_WATCH_OTLP_PORT}", fmt.Sprint(watchFreePort(t)),
+		"${env:LW_WATCH_OTLP_PORT}", fmt.Sprint(freePort(t)),
 		"${env:LW_WATCH_STORAGE_DIR}", storageDir,
 		"${env:LW_WATCH_TOKEN}", token,
 		"${env:LW_WATCH_RPS}", "1000",
@@ -213,7 +109,7 @@ type e2eAlert struct {
 // and file_storage keeps devices, silences and acknowledgements across a restart.
 func TestE2EWatchAPIPersistsAcrossRestart(t *testing.T) {
 	storage := t.TempDir()
-	port := watchFreePort(t)
+	port := freePort(t)
 	const token = "e2e-watch-token-3f9a"
 	cfg := watchConfig(t, port, storage, token)
 	c := watchClient{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), token: token, http: &http.Client{Timeout: 10 * time.Second}}
@@ -264,7 +160,7 @@ func TestE2EWatchAPIPersistsAcrossRestart(t *testing.T) {
 func TestE2EWatchAPITLSPrefersPostQuantum(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := watchWriteCert(t, dir)
-	port := watchFreePort(t)
+	port := freePort(t)
 	cfg := watchConfig(t, port, dir, "tls-token")
 	anchor := fmt.Sprintf("    endpoint: 127.0.0.1:%d\n", port)
 	if !strings.Contains(cfg, anchor) {
@@ -302,7 +198,7 @@ func TestE2EWatchAPITLSPrefersPostQuantum(t *testing.T) {
 // TestE2EWatchAPIRefusesToStartWithoutAuth: the binary exits with a clear
 // error when watch_api has neither auth nor insecure_allow_unauthenticated.
 func TestE2EWatchAPIRefusesToStartWithoutAuth(t *testing.T) {
-	bin := watchBinary(t)
+	bin := collectorBinary(t)
 	cfg := fmt.Sprintf(`
 extensions:
   watch_api:
@@ -318,7 +214,7 @@ service:
   extensions: [watch_api]
   pipelines:
     metrics: {receivers: [otlp], exporters: [debug]}
-`, watchFreePort(t), watchFreePort(t))
+`, freePort(t), freePort(t))
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

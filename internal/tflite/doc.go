@@ -60,8 +60,9 @@
 // window when windows are independent). Either way TF 2.21 converts recurrent
 // layers only with a fixed batch size. The loop body's TensorList
 // writes lower to SLICEs whose size depends on the loop index; such operators
-// get an upper-bound arena block and are re-prepared each step, which allocates
-// a little per step — models with them are not allocation-free.
+// get an upper-bound arena block and are re-prepared each step, reusing their
+// plan and a per-node int pool, so these models do not allocate either (other
+// operator kinds downstream of a run-time shape may allocate when re-prepared).
 //
 // FULLY_CONNECTED and CONV_2D run a packed-panel GEMM; on amd64 the micro
 // kernels are Go assembly (AVX-512 8×16, AVX2/FMA 4×16 and 1×64, chosen at

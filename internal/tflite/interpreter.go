@@ -46,6 +46,9 @@ type node struct {
 	scratch      []uint64
 	// state is a kernel's per-node data computed in prepare (never in eval).
 	state any
+	// intPool backs tmpInts; intUsed is reset at every prepare.
+	intPool []int
+	intUsed int
 }
 
 // kernel is one operator implementation. build functions (see registry) check
@@ -301,6 +304,7 @@ func (ip *Interpreter) prepareInst(si *sgInst) error {
 	for _, n := range si.nodes {
 		n.scratchWords = 0
 		n.skip = false
+		n.intUsed = 0
 		dynamic := false
 		for _, t := range n.in {
 			if t != nil && t.dynamic {
@@ -372,8 +376,8 @@ func (ip *Interpreter) prepareInst(si *sgInst) error {
 // run-time values (SLICE with a loop index, as Keras' TensorList writes lower
 // to). bound sets each output to its largest possible shape; the arena is
 // planned for that, and the operator (and everything downstream of it) is
-// re-prepared with the real values on every Invoke. Re-preparing allocates, so
-// models with such operators are not allocation-free.
+// re-prepared with the real values on every Invoke. SLICE, STRIDED_SLICE and
+// CONCATENATION re-prepare without allocating (plans and ints are reused).
 type dynamicKernel interface {
 	bound(n *node) error
 }
@@ -615,6 +619,7 @@ func (si *sgInst) invoke() error {
 // the outputs inside the memory planned for their upper bound.
 func (n *node) reprepare() error {
 	n.running = true
+	n.intUsed = 0
 	err := n.k.prepare(n)
 	n.running = false
 	if err != nil {

@@ -55,6 +55,35 @@ func BenchmarkInvoke(b *testing.B) {
 	}
 }
 
+// Every conformance model, WHILE loops with run-time slice shapes included,
+// runs without allocating once warmed up.
+func TestConformanceModelsAllocateNothing(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "conformance", "*.tflite"))
+	if err != nil || len(files) == 0 {
+		t.Fatal("no conformance models")
+	}
+	for _, f := range files {
+		m, err := LoadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip, err := NewInterpreter(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ip.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(5, func() {
+			if err := ip.Invoke(); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s: %v allocations per Invoke, want 0", filepath.Base(f), n)
+		}
+	}
+}
+
 func TestInvokeAllocatesNothing(t *testing.T) {
 	for _, batch := range []int{1, 256} {
 		ip := loadBench(t, batch)

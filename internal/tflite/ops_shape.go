@@ -343,7 +343,7 @@ func (k *sliceKernel) prepare(n *node) error {
 	if err != nil {
 		return fmt.Errorf("end/size: %w", err)
 	}
-	strides := make([]int, len(in))
+	strides := n.tmpInts(len(in))
 	for i := range strides {
 		strides[i] = 1
 	}
@@ -355,9 +355,20 @@ func (k *sliceKernel) prepare(n *node) error {
 	if len(begin) > len(in) || len(second) != len(begin) || len(strides) != len(begin) {
 		return fmt.Errorf("begin %v / end %v / strides %v do not fit shape %v", begin, second, strides, in)
 	}
-	p := &stridePlan{}
-	inStrides := rowMajorStrides(in)
-	var out []int
+	// Re-prepared on every Invoke when begin/size come from a loop index:
+	// reuse the plan and the node's int pool instead of allocating.
+	p, ok := n.state.(*stridePlan)
+	if !ok {
+		p = &stridePlan{}
+	}
+	*p = stridePlan{}
+	inStrides := n.tmpInts(len(in))
+	acc := 1
+	for d := len(in) - 1; d >= 0; d-- {
+		inStrides[d] = acc
+		acc *= in[d]
+	}
+	out := n.tmpInts(len(in))[:0]
 	for d := range in {
 		start, stop, step := 0, in[d], 1
 		if d < len(begin) {
@@ -368,7 +379,10 @@ func (k *sliceKernel) prepare(n *node) error {
 			if k.strided {
 				start, stop = begin[d], second[d]
 				if k.beginMask&(1<<d) != 0 {
-					start = map[bool]int{true: 0, false: in[d] - 1}[step > 0]
+					start = 0
+					if step < 0 {
+						start = in[d] - 1
+					}
 				} else {
 					start = clampIndex(start, in[d], step)
 				}
@@ -382,7 +396,10 @@ func (k *sliceKernel) prepare(n *node) error {
 					}
 					start, stop, step = b, b+1, 1
 				} else if k.endMask&(1<<d) != 0 {
-					stop = map[bool]int{true: in[d], false: -1}[step > 0]
+					stop = in[d]
+					if step < 0 {
+						stop = -1
+					}
 				} else {
 					stop = clampEnd(stop, in[d], step)
 				}
@@ -413,8 +430,6 @@ func (k *sliceKernel) prepare(n *node) error {
 			p.shape[p.rank] = cnt
 			p.stride[p.rank] = step * inStrides[d]
 			p.rank++
-		} else if p.rank == 0 && d == len(in)-1 {
-			// fully shrunk to a scalar: handled by rank 0 copy
 		}
 	}
 	if numElements(out) == 0 {
@@ -587,7 +602,11 @@ func (k *packKernel) prepare(n *node) error {
 	var out []int
 	var axis int
 	var err error
-	p := &axisPlan{outer: 1}
+	p, ok := n.state.(*axisPlan)
+	if !ok {
+		p = &axisPlan{}
+	}
+	p.outer, p.total, p.inner = 1, 0, p.inner[:0]
 	if k.kind == 0 {
 		if axis, err = normAxis(k.axis, len(first)+1); err != nil {
 			return err
@@ -610,7 +629,8 @@ func (k *packKernel) prepare(n *node) error {
 		if axis, err = normAxis(k.axis, len(first)); err != nil {
 			return err
 		}
-		out = append([]int(nil), first...)
+		out = n.tmpInts(len(first))
+		copy(out, first)
 		out[axis] = 0
 		for _, t := range n.in {
 			if len(t.shape) != len(first) {

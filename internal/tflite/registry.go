@@ -363,21 +363,35 @@ func (n *node) ints(t *Tensor) ([]int, error) {
 	}
 	switch {
 	case t.i32 != nil:
-		out := make([]int, len(t.i32))
+		out := n.tmpInts(len(t.i32))
 		for i, v := range t.i32 {
 			out[i] = int(v)
 		}
 		return out, nil
 	case t.i64 != nil:
-		out := make([]int, len(t.i64))
+		out := n.tmpInts(len(t.i64))
 		for i, v := range t.i64 {
 			out[i] = int(v)
 		}
 		return out, nil
 	case t.Len() == 0:
-		return []int{}, nil
+		return n.tmpInts(0), nil
 	}
 	return nil, fmt.Errorf("tensor %q has type %s, want INT32 or INT64", t.desc.name, t.typ())
+}
+
+// tmpInts hands out an int slice valid until the node's next prepare. The
+// pool grows during the first prepare and is reused afterwards, so nodes
+// re-prepared on every Invoke (dynamic shapes) do not allocate.
+func (n *node) tmpInts(size int) []int {
+	if n.intUsed+size > len(n.intPool) {
+		grown := make([]int, 2*(n.intUsed+size)+16)
+		n.intPool = grown // earlier slices keep the old array alive
+		n.intUsed = 0
+	}
+	out := n.intPool[n.intUsed : n.intUsed+size : n.intUsed+size]
+	n.intUsed += size
+	return out
 }
 
 // intAt reads element i of an integer tensor during eval without allocating.

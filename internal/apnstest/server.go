@@ -456,17 +456,21 @@ func (s *Server) check(r *http.Request, req *Request) (int, string, int64) {
 
 func (s *Server) scripted(req Request) (int, string, int64) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if f, ok := s.tokenFails[strings.ToLower(req.DeviceToken)]; ok {
+		s.mu.Unlock()
 		return f.Status, f.Reason, 0
 	}
 	if len(s.nextFails) > 0 {
 		f := s.nextFails[0]
 		s.nextFails = s.nextFails[1:]
+		s.mu.Unlock()
 		return f.Status, f.Reason, 0
 	}
-	if s.script != nil {
-		if f := s.script(req); f != nil {
+	script := s.script
+	s.mu.Unlock()
+	// The script runs unlocked so it may block or call the server.
+	if script != nil {
+		if f := script(req); f != nil {
 			return f.Status, f.Reason, 0
 		}
 	}

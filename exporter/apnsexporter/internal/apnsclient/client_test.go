@@ -2,9 +2,9 @@ package apnsclient
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"

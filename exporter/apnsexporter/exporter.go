@@ -1,0 +1,443 @@
+package apnsexporter
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.uber.org/zap"
+
+	"github.com/latencywatch/latencywatch/exporter/apnsexporter/internal/alertpolicy"
+	"github.com/latencywatch/latencywatch/exporter/apnsexporter/internal/apnsclient"
+	"github.com/latencywatch/latencywatch/exporter/apnsexporter/internal/metadata"
+	"github.com/latencywatch/latencywatch/internal/watchstate"
+)
+
+const stateKey = "alert_state"
+
+// persistedState is what the storage extension keeps.
+type persistedState struct {
+	Policy alertpolicy.Snapshot `json:"policy"`
+	// Forgotten are static device tokens APNs rejected for good.
+	Forgotten []string `json:"forgotten"`
+}
+
+type apnsExporter struct {
+	cfg       *Config
+	set       exporter.Settings
+	policyCfg alertpolicy.Config
+	engine    *alertpolicy.Engine
+	static    []watchstate.Device
+	receivers map[string][]string
+	clock     func() time.Time
+	// newSender builds the APNs client in start (tests replace it).
+	newSender func() (sender, error)
+
+	// Set in start.
+	host    component.Host
+	board   watchstate.AlertBoard
+	storage storage.Client
+	tel     *metadata.TelemetryBuilder
+	disp    *dispatcher
+
+	evalMu sync.Mutex // serialises policy evaluation and what follows it
+
+	mu        sync.Mutex // protects forgotten and groupOf
+	forgotten map[string]bool
+	// groupOf is the group key an alert was last notified in (for the board).
+	groupOf map[string]string
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	wake     chan struct{}
+	loopDone chan struct{}
+}
+
+func newAPNsExporter(cfg *Config, set exporter.Settings) (*apnsExporter, error) {
+	pc, err := cfg.policy()
+	if err != nil {
+		return nil, err
+	}
+	e := &apnsExporter{
+		cfg: cfg, set: set, policyCfg: pc, engine: alertpolicy.New(pc), clock: time.Now,
+		receivers: map[string][]string{}, forgotten: map[string]bool{}, groupOf: map[string]string{},
+		stop: make(chan struct{}), wake: make(chan struct{}, 1),
+	}
+	for _, r := range cfg.Receivers {
+		e.receivers[r.Name] = r.Teams
+	}
+	for i, d := range cfg.Devices {
+		dev := d.device(cfg.APNs)
+		if err := dev.Validate(); err != nil {
+			return nil, fmt.Errorf("devices[%d]: %w", i, err)
+		}
+		e.static = append(e.static, dev)
+	}
+	e.newSender = func() (sender, error) { return newClient(cfg.APNs) }
+	return e, nil
+}
+
+func newClient(a APNsConfig) (*apnsclient.Client, error) {
+	o := apnsclient.Options{Endpoint: a.Endpoint, CAFile: a.CAFile, Timeout: a.RequestTimeout}
+	switch {
+	case a.Token != nil:
+		o.KeyFile, o.KeyID, o.TeamID = a.Token.KeyFile, a.Token.KeyID, a.Token.TeamID
+	case a.Certificate != nil:
+		o.CertFile = a.Certificate.File
+		switch {
+		case a.Certificate.PasswordFile != "":
+			b, err := os.ReadFile(a.Certificate.PasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("apns::certificate::password_file %q cannot be read", a.Certificate.PasswordFile)
+			}
+			o.CertPassword = strings.TrimRight(string(b), "\r\n")
+		case a.Certificate.PasswordEnv != "":
+			v, ok := os.LookupEnv(a.Certificate.PasswordEnv)
+			if !ok {
+				return nil, fmt.Errorf("apns::certificate::password_env: environment variable %q is not set", a.Certificate.PasswordEnv)
+			}
+			o.CertPassword = v
+		}
+	}
+	return apnsclient.New(o)
+}
+
+func (e *apnsExporter) logger() *zap.Logger { return e.set.Logger }
+
+func (e *apnsExporter) start(ctx context.Context, host component.Host) error {
+	e.host = host
+	tel, err := metadata.NewTelemetryBuilder(e.set.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("creating the apns exporter's telemetry: %w", err)
+	}
+	e.tel = tel
+	client, err := e.newSender()
+	if err != nil {
+		return err
+	}
+	if e.cfg.WatchAPI != nil {
+		b, err := watchstate.FindBoard(host, *e.cfg.WatchAPI)
+		if err != nil {
+			return fmt.Errorf("watch_api: %w", err)
+		}
+		e.board = b
+		e.engine.SetSources(b, b)
+	}
+	if e.cfg.Storage != nil {
+		ext, ok := host.GetExtensions()[*e.cfg.Storage]
+		if !ok {
+			return fmt.Errorf("storage: extension %q is not configured", *e.cfg.Storage)
+		}
+		se, ok := ext.(storage.Extension)
+		if !ok {
+			return fmt.Errorf("storage: extension %q is not a storage extension", *e.cfg.Storage)
+		}
+		e.storage, err = se.GetClient(ctx, component.KindExporter, e.set.ID, "alerts")
+		if err != nil {
+			return fmt.Errorf("storage: getting a client from %q: %w", *e.cfg.Storage, err)
+		}
+		if err := e.load(ctx); err != nil {
+			return err
+		}
+	}
+	e.disp = newDispatcher(client, e.cfg.APNs, e.tel, e.logger(), e.forget)
+	e.loopDone = make(chan struct{})
+	go e.loop()
+	return nil
+}
+
+// load restores the policy state and re-publishes the alerts to the board.
+func (e *apnsExporter) load(ctx context.Context) error {
+	data, err := e.storage.Get(ctx, stateKey)
+	if err != nil {
+		return fmt.Errorf("storage: reading the alert state: %w", err)
+	}
+	if data == nil {
+		return nil
+	}
+	var st persistedState
+	if err := json.Unmarshal(data, &st); err != nil || !e.engine.Restore(st.Policy, e.clock()) {
+		// A corrupt or foreign state must not stop alerting.
+		e.logger().Warn("ignoring an unreadable persisted alert state; starting empty")
+		return nil
+	}
+	e.mu.Lock()
+	for _, t := range st.Forgotten {
+		e.forgotten[t] = true
+	}
+	e.mu.Unlock()
+	if e.board != nil {
+		for _, a := range e.engine.Alerts() {
+			_, _ = e.board.UpsertAlert(ctx, e.boardAlert(a))
+		}
+	}
+	return nil
+}
+
+func (e *apnsExporter) save(ctx context.Context) {
+	if e.storage == nil {
+		return
+	}
+	st := persistedState{Policy: e.engine.Snapshot()}
+	e.mu.Lock()
+	for t := range e.forgotten {
+		st.Forgotten = append(st.Forgotten, t)
+	}
+	e.mu.Unlock()
+	slices.Sort(st.Forgotten)
+	data, err := json.Marshal(st)
+	if err == nil {
+		err = e.storage.Set(ctx, stateKey, data)
+	}
+	if err != nil {
+		componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("saving the alert state: %w", err)))
+	}
+}
+
+func (e *apnsExporter) shutdown(ctx context.Context) error {
+	var err error
+	e.stopOnce.Do(func() {
+		close(e.stop)
+		if e.loopDone != nil {
+			<-e.loopDone
+		}
+		if e.disp != nil {
+			e.disp.stop(ctx)
+		}
+		if e.storage != nil {
+			e.evalMu.Lock()
+			e.save(ctx)
+			e.evalMu.Unlock()
+			err = e.storage.Close(ctx)
+		}
+		if e.tel != nil {
+			e.tel.Shutdown()
+		}
+	})
+	return err
+}
+
+// loop evaluates the policy every evaluation_interval, and at once when woken.
+func (e *apnsExporter) loop() {
+	defer close(e.loopDone)
+	t := time.NewTicker(e.cfg.EvaluationInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		case <-e.wake:
+		}
+		e.evaluate(context.Background(), e.clock())
+	}
+}
+
+func (e *apnsExporter) consumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	now := e.clock()
+	due := false
+	forEachObservation(md, e.policyCfg.Severity.Attribute, func(o alertpolicy.Observation) {
+		r := e.engine.Observe(now, o)
+		due = due || r.Due
+		if e.board != nil {
+			e.publish(ctx, o, r, now)
+		}
+	})
+	if due {
+		// group_wait 0: decide now rather than at the next tick.
+		e.evaluate(ctx, now)
+	}
+	return nil
+}
+
+// publish puts the series on the status board and its alert on the alert board.
+func (e *apnsExporter) publish(ctx context.Context, o alertpolicy.Observation, r alertpolicy.ObserveResult, now time.Time) {
+	state := watchstate.StatusOK
+	if o.Flagged {
+		state = watchstate.StatusWarning
+		if r.OK && r.Alert.Severity == watchstate.SeverityCritical {
+			state = watchstate.StatusCritical
+		}
+	}
+	service := o.Labels["service.name"]
+	if service == "" {
+		service = o.Labels[labelMetric]
+	}
+	_, _ = e.board.UpsertStatus(ctx, watchstate.StatusEntry{
+		Series: o.Series, Service: service, Labels: o.Labels, Value: o.Value, Expected: o.Expected,
+		Score: clamp01(o.Score), State: state, Since: now, Updated: now,
+	})
+	if r.OK && !r.Alert.Resolved() {
+		_, _ = e.board.UpsertAlert(ctx, e.boardAlert(r.Alert))
+	}
+}
+
+func clamp01(v float64) float64 { return min(max(v, 0), 1) }
+
+// evaluate runs the policy at now and queues the pushes it decides.
+func (e *apnsExporter) evaluate(ctx context.Context, now time.Time) {
+	e.evalMu.Lock()
+	defer e.evalMu.Unlock()
+	res := e.engine.Flush(now)
+	if e.board != nil {
+		for _, a := range res.Resolved {
+			_, _ = e.board.UpsertAlert(ctx, e.boardAlert(a))
+		}
+	}
+	for i := range res.Notifications {
+		n := &res.Notifications[i]
+		e.mu.Lock()
+		for _, a := range n.Firing {
+			e.groupOf[a.ID] = n.GroupKey
+		}
+		e.mu.Unlock()
+		if e.board != nil {
+			for _, a := range n.Firing {
+				_, _ = e.board.UpsertAlert(ctx, e.boardAlert(a))
+			}
+		}
+		e.notify(n, now)
+	}
+	if len(res.Removed) > 0 {
+		e.mu.Lock()
+		for _, id := range res.Removed {
+			delete(e.groupOf, id)
+		}
+		e.mu.Unlock()
+	}
+	if len(res.Notifications) > 0 || len(res.Resolved) > 0 || len(res.Removed) > 0 {
+		e.save(ctx)
+	}
+}
+
+// boardAlert converts a policy alert to the shared model.
+func (e *apnsExporter) boardAlert(a alertpolicy.Alert) watchstate.Alert {
+	e.mu.Lock()
+	groupKey := e.groupOf[a.ID]
+	e.mu.Unlock()
+	out := watchstate.Alert{
+		ID: a.ID, GroupKey: groupKey, Labels: a.Labels, Series: a.Series, State: watchstate.AlertFiring,
+		Severity: a.Severity, Value: a.Value, Expected: a.Expected, Score: clamp01(a.Score),
+		Since: a.StartsAt, Updated: a.UpdatedAt, Link: e.link(a.Labels),
+	}
+	if a.Resolved() {
+		at := a.ResolvedAt
+		out.State, out.ResolvedAt = watchstate.AlertResolved, &at
+	}
+	return out
+}
+
+var linkVar = regexp.MustCompile(`\{([^{}]+)\}`)
+
+func (e *apnsExporter) link(labels map[string]string) string {
+	if e.cfg.LinkTemplate == "" {
+		return ""
+	}
+	return linkVar.ReplaceAllStringFunc(e.cfg.LinkTemplate, func(m string) string {
+		return url.QueryEscape(labels[m[1:len(m)-1]])
+	})
+}
+
+// collapseID is a 16-hex-digit hash of the group key (APNs allows 64 bytes).
+func collapseID(groupKey string) string {
+	h := fnv.New64a()
+	h.Write([]byte(groupKey))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// notify turns one group notification into one push per device.
+func (e *apnsExporter) notify(n *alertpolicy.Notification, now time.Time) {
+	e.tel.ApnsExporterNotifications.Add(context.Background(), 1)
+	lead := e.boardAlert(n.Lead())
+	lead.GroupKey = n.GroupKey
+	payload := watchstate.NewPushPayload(lead, e.cfg.APNs.AllowCritical)
+	if more := len(n.Firing) + len(n.Resolved) - 1; more > 0 {
+		payload.APS.Alert.Body += fmt.Sprintf(" (+%d more)", more)
+	}
+	if n.Repeat {
+		payload.APS.Alert.Title = "Still firing: " + payload.APS.Alert.Title
+	}
+	body, err := payload.Encode(watchstate.MaxPushPayload)
+	if err != nil {
+		e.logger().Warn("cannot build a valid push payload; not sending", zap.String("group", n.GroupKey), zap.Error(err))
+		e.disp.dropped("payload")
+		return
+	}
+	var exp time.Time
+	if e.cfg.APNs.Expiration > 0 {
+		exp = now.Add(e.cfg.APNs.Expiration)
+	}
+	for _, d := range e.devicesFor(n.Receiver, lead.Team()) {
+		e.disp.enqueue(pushJob{decided: time.Now(), n: apnsclient.Notification{
+			Environment: apnsclient.Environment(d.Environment), DeviceToken: d.Token, Topic: d.Topic,
+			CollapseID: collapseID(n.GroupKey), Priority: e.cfg.APNs.Priority, Expiration: exp, Payload: body,
+		}})
+	}
+}
+
+// devicesFor lists the devices of a receiver: those subscribed to its teams,
+// or, for a receiver without teams, to the alert's team (all if it has none).
+func (e *apnsExporter) devicesFor(receiver, alertTeam string) []watchstate.Device {
+	teams := e.receivers[receiver]
+	if len(teams) == 0 && alertTeam != "" {
+		teams = []string{alertTeam}
+	}
+	seen := map[string]bool{}
+	var out []watchstate.Device
+	if e.board != nil {
+		for _, d := range e.board.Devices(teams...) {
+			if !seen[d.Token] {
+				seen[d.Token] = true
+				out = append(out, d)
+			}
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, d := range e.static {
+		if seen[d.Token] || e.forgotten[d.Token] {
+			continue
+		}
+		if len(teams) == 0 || len(d.Teams) == 0 || slices.ContainsFunc(d.Teams, func(t string) bool { return slices.Contains(teams, t) }) {
+			seen[d.Token] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// forget drops a token APNs rejected for good, from the board and the static list.
+func (e *apnsExporter) forget(token string) {
+	e.tel.ApnsExporterDevicesForgotten.Add(context.Background(), 1)
+	if e.board != nil {
+		if err := e.board.ForgetDevice(context.Background(), token); err != nil && !errors.Is(err, context.Canceled) {
+			e.logger().Warn("forgetting a device on the watch_api board failed", zap.String("device", shortToken(token)), zap.Error(err))
+		}
+	}
+	e.mu.Lock()
+	static := slices.ContainsFunc(e.static, func(d watchstate.Device) bool { return d.Token == token })
+	if static {
+		e.forgotten[token] = true
+	}
+	e.mu.Unlock()
+	if static && e.storage != nil {
+		e.evalMu.Lock()
+		e.save(context.Background())
+		e.evalMu.Unlock()
+	}
+}

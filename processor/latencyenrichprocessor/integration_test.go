@@ -311,3 +311,40 @@ func TestIntegrationPulsarWaitForReadyTimeout(t *testing.T) {
 	assert.Contains(t, err.Error(), "pulsar metadata table was not ready within wait_for_ready_timeout (3s)")
 	assert.Less(t, time.Since(start), 20*time.Second)
 }
+
+// TestIntegrationKafkaSourceBrokerRestart: while Kafka is down the table keeps
+// serving its last rows; once it is back, updates flow again without a
+// collector restart.
+func TestIntegrationKafkaSourceBrokerRestart(t *testing.T) {
+	brokers := strings.Split(testbrokers.Kafka(t), ",")
+	topic := uniqueTopic("lw-enrich-outage")
+	w := newKafkaWriter(t, brokers, topic)
+	w.put(t, "checkout", map[string]any{"region": "eu-west-1"})
+	pr, err := newProbe(t, kafkaConfig(brokers, topic)())
+	require.NoError(t, err)
+	defer pr.stop(t)
+	require.Equal(t, "eu-west-1", pr.region(t, "checkout"))
+
+	testbrokers.StopKafka(t)
+	time.Sleep(2 * time.Second)
+	assert.Equal(t, "eu-west-1", pr.region(t, "checkout"), "the cached table keeps serving while the broker is down")
+	testbrokers.StartKafka(t)
+
+	w2 := newKafkaWriterExisting(t, brokers, topic)
+	w2.put(t, "checkout", map[string]any{"region": "eu-central-1"})
+	took := pr.waitFor(t, "checkout", "eu-central-1", 120*time.Second)
+	t.Logf("first update after the broker restart applied %s after the write", took.Round(time.Millisecond))
+}
+
+// newKafkaWriterExisting writes to an existing topic.
+func newKafkaWriterExisting(t *testing.T, brokers []string, topic string) *kafkaWriter {
+	sc := sarama.NewConfig()
+	sc.Version = sarama.V3_7_0_0
+	sc.Producer.Return.Successes = true
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	sc.Producer.Partitioner = sarama.NewHashPartitioner
+	p, err := sarama.NewSyncProducer(brokers, sc)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	return &kafkaWriter{topic: topic, producer: p}
+}

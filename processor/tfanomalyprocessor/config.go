@@ -37,7 +37,7 @@ const (
 	// (latencyeval -sweep; docs/benchmarks/anomaly.md), never on the
 	// held-out set. The default model's score is a probability of an
 	// incident.
-	defaultModelThreshold = 0.9
+	defaultModelThreshold = 0.8
 	// erf(z/sqrt2) for z = 5: a one-sided robust z-score of 5.
 	defaultStatisticalThreshold = 0.9999994
 )
@@ -83,7 +83,7 @@ type Config struct {
 	BatchSize int `mapstructure:"batch_size"`
 
 	// Threshold is the score (0..1) at or above which a point counts as
-	// anomalous. 0 uses the mode's default: 0.9 for model mode (the default
+	// anomalous. 0 uses the mode's default: 0.8 for model mode (the default
 	// model's score is a probability), 0.9999994 for statistical mode (a
 	// robust z-score of 5).
 	Threshold float64 `mapstructure:"threshold"`

@@ -84,7 +84,7 @@ type anomalyProcessor struct {
 	model        *anomalyModel // nil in statistical mode
 	lastSweep    uint32
 	pend         []pendingPoint
-	feat         []float32 // model input rows of the pending points
+	feat         []float32 // model input rows of the pending points (the largest interpreter's input)
 	scratch      []float32
 	countScratch []uint64
 	counts       callCounts
@@ -150,10 +150,7 @@ func (p *anomalyProcessor) start(_ context.Context, _ component.Host) error {
 			return fmt.Errorf("tf_anomaly: model_path: %w", err)
 		}
 	}
-	p.mu.Lock()
-	p.model = m
-	p.feat = make([]float32, p.cfg.BatchSize*p.cfg.WindowSize*numFeatures)
-	p.mu.Unlock()
+	p.swapModel(m)
 	if p.reload != nil && p.cfg.ModelReloadInterval > 0 {
 		p.reload.run()
 	}
@@ -174,6 +171,9 @@ func (p *anomalyProcessor) shutdown(context.Context) error {
 func (p *anomalyProcessor) swapModel(m *anomalyModel) {
 	p.mu.Lock()
 	p.model = m
+	// Features are written straight into the largest interpreter's input;
+	// a short final batch is copied into a smaller interpreter.
+	p.feat = m.interp[len(m.interp)-1].in
 	p.mu.Unlock()
 }
 
@@ -335,8 +335,9 @@ func (p *anomalyProcessor) flush() {
 	var scores, expected []float32
 	if p.model != nil {
 		mi := p.model.interpFor(n)
-		row := p.cfg.WindowSize * numFeatures
-		copy(mi.in, p.feat[:n*row])
+		if row := p.cfg.WindowSize * numFeatures; &mi.in[0] != &p.feat[0] {
+			copy(mi.in, p.feat[:n*row])
+		}
 		if err := mi.ip.Invoke(); err != nil {
 			// Not expected after the self-test; never fail the pipeline for it.
 			p.counts.skipped[skipInference] += int64(n)
@@ -384,6 +385,7 @@ func (p *anomalyProcessor) flush() {
 			dp.SetTimestamp(pp.ts)
 			dp.SetDoubleValue(score)
 		}
+		pp.attrs.EnsureCapacity(pp.attrs.Len() + 4)
 		pp.attrs.PutDouble(names.Score, score)
 		pp.attrs.PutBool(names.Flag, flagged)
 		pp.attrs.PutDouble(names.Expected, exp)

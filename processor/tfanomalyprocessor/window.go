@@ -12,8 +12,8 @@ const (
 	featureClip = 10.0
 	logFloor    = 1e-9 // seconds; log of anything smaller is clamped
 	ewmaAlpha   = 0.1
-	secondsDay  = 86400.0
-	secondsWeek = 604800.0
+	secondsDay  = 86400
+	secondsWeek = 604800
 	madToSigma  = 1.4826
 )
 
@@ -46,6 +46,8 @@ type seriesWindows struct {
 	states []seriesState
 	values []float32 // slot*w .. slot*w+w: log-seconds ring
 	free   []uint32
+	// timeCache holds the time channels of the last window built.
+	timeCache timeChannels
 }
 
 func newSeriesWindows(w int) *seriesWindows {
@@ -186,31 +188,57 @@ func (s *seriesWindows) features(slot uint32, median, scale float32, dst []float
 	if start < 0 {
 		start += w
 	}
-	inv := 1 / float64(scale)
-	for i := 0; i < w; i++ {
-		v := 0.0
-		if i >= pad {
-			j := start + i - pad
-			if j >= w {
-				j -= w
-			}
-			v = (float64(ring[j]) - float64(median)) * inv
-			v = math.Max(-featureClip, math.Min(featureClip, v))
-		}
-		dst[i*numFeatures] = float32(v)
+	// Time channels depend only on (newest timestamp, interval): series
+	// scraped together share them, so whole rows are computed once, copied
+	// in one move, and the value channel is written over them.
+	tc := &s.timeCache
+	if !tc.valid || tc.ts != st.lastTs || tc.interval != st.interval {
+		tc.fill(st.lastTs, st.interval, w)
 	}
-	// Time of day / week of each row: t_i = t - (w-1-i)*interval. One sin/cos
-	// pair per period, then rotation by the step angle.
-	t0 := float64(st.lastTs)/1e9 - float64(w-1)*float64(st.interval)
-	iv := float64(st.interval)
-	for p, period := range [2]float64{secondsDay, secondsWeek} {
-		a := 2 * math.Pi * floorMod(t0, period) / period
+	copy(dst[:w*numFeatures], tc.rows)
+	inv := 1 / scale
+	j := start
+	for i := pad; i < w; i++ {
+		v := (ring[j] - median) * inv
+		if v > featureClip {
+			v = featureClip
+		} else if v < -featureClip {
+			v = -featureClip
+		}
+		dst[i*numFeatures] = v
+		if j++; j == w {
+			j = 0
+		}
+	}
+}
+
+// timeChannels caches the time-of-day/week channels of one (timestamp,
+// interval) pair.
+type timeChannels struct {
+	valid    bool
+	ts       int64
+	interval float32
+	rows     []float32 // w x [0, sin tod, cos tod, sin dow, cos dow]
+}
+
+// fill computes t_i = t - (w-1-i)*interval for every row: one sin/cos pair
+// per period, then rotation by the step angle. The phase of t is reduced in
+// integer seconds first so that float64 keeps sub-second precision.
+func (tc *timeChannels) fill(tsNs int64, interval float32, w int) {
+	if cap(tc.rows) < numFeatures*w {
+		tc.rows = make([]float32, numFeatures*w)
+	}
+	tc.rows = tc.rows[:numFeatures*w] // value channel stays 0 (= the median, for padding rows)
+	tc.valid, tc.ts, tc.interval = true, tsNs, interval
+	secs, frac := tsNs/1e9, float64(tsNs%1e9)/1e9
+	iv := float64(interval)
+	for p, period := range [2]int64{secondsDay, secondsWeek} {
+		t0 := float64(secs%period) + frac - float64(w-1)*iv
+		a := 2 * math.Pi * floorMod(t0, float64(period)) / float64(period)
 		sa, ca := math.Sincos(a)
-		sd, cd := math.Sincos(2 * math.Pi * iv / period)
-		off := 1 + 2*p
+		sd, cd := math.Sincos(2 * math.Pi * iv / float64(period))
 		for i := 0; i < w; i++ {
-			dst[i*numFeatures+off] = float32(sa)
-			dst[i*numFeatures+off+1] = float32(ca)
+			tc.rows[i*numFeatures+1+2*p], tc.rows[i*numFeatures+2+2*p] = float32(sa), float32(ca)
 			sa, ca = sa*cd+ca*sd, ca*cd-sa*sd
 		}
 	}

@@ -10,7 +10,7 @@ import _ "embed"
 // attribute (name@version).
 const (
 	Name    = "latency_anomaly"
-	Version = "1.0.0"
+	Version = "1.1.0"
 )
 
 // TFLite is the model flatbuffer.

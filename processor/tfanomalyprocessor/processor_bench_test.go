@@ -1,0 +1,184 @@
+package tfanomalyprocessor
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+)
+
+const benchSeries = 10000
+
+// cpuTime is the process's user+system CPU time. On a shared machine wall
+// time per op swings with other load; CPU time per point is the steadier
+// comparison between variants (GC workers included).
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchRequest is one OTLP export request with one gauge point for each of
+// n series (10 resources of n/10 points, attributes like a sidecar's).
+func benchRequest(b *testing.B, n int) []byte {
+	md := pmetric.NewMetrics()
+	per := n / 10
+	for r := 0; r < 10; r++ {
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("service.name", fmt.Sprintf("svc-%d", r))
+		rm.Resource().Attributes().PutStr("k8s.pod.name", fmt.Sprintf("svc-%d-7d9f", r))
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("http.server.request.duration")
+		m.SetUnit("s")
+		dps := m.SetEmptyGauge().DataPoints()
+		for i := 0; i < per; i++ {
+			dp := dps.AppendEmpty()
+			dp.Attributes().PutStr("http.route", fmt.Sprintf("/api/v1/route/%d", i))
+			dp.Attributes().PutStr("http.request.method", "GET")
+			dp.SetTimestamp(pcommon.Timestamp(baseSeconds * int64(time.Second)))
+			dp.SetDoubleValue(0.05 + 0.001*float64(i%17))
+		}
+	}
+	raw, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
+}
+
+// setTimestamps moves every point of a round to the round's time; it is
+// charged to the processor runs only (passthrough does not need it).
+func setTimestamps(md pmetric.Metrics, round int64) {
+	ts := pcommon.Timestamp((baseSeconds + 10*round) * int64(time.Second))
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		dps := rms.At(i).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints()
+		for j := 0; j < dps.Len(); j++ {
+			dps.At(j).SetTimestamp(ts)
+		}
+	}
+}
+
+// BenchmarkThroughput10kSeries decodes an OTLP request of 10k points (one
+// per series) and passes it on: straight to a nop consumer (passthrough), or
+// through tf_anomaly in each mode with every point scored (windows warm).
+// points/s and ns/op of the variants compare directly (same run).
+func BenchmarkThroughput10kSeries(b *testing.B) {
+	raw := benchRequest(b, benchSeries)
+	decode := func() pmetric.Metrics {
+		req := pmetricotlp.NewExportRequest()
+		if err := req.UnmarshalProto(raw); err != nil {
+			b.Fatal(err)
+		}
+		return req.Metrics()
+	}
+	nop := consumertest.NewNop()
+	ctx := context.Background()
+
+	b.Run("passthrough", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu0 := cpuTime(b)
+		for b.Loop() {
+			if err := nop.ConsumeMetrics(ctx, decode()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(benchSeries*b.N), "cpu-ns/point")
+		b.ReportMetric(float64(benchSeries)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
+	})
+	for _, mode := range []string{ModeStatistical, ModeModel} {
+		b.Run(mode, func(b *testing.B) {
+			cfg := createDefaultConfig()
+			cfg.Mode = mode
+			cfg.MaxSeries = 2 * benchSeries
+			p, err := newAnomalyProcessor(processorSettings(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			proc, err := createMetricsWith(ctx, processorSettings(), cfg, nop, p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := proc.Start(ctx, componenttest.NewNopHost()); err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = proc.Shutdown(ctx) }()
+			round := int64(0)
+			for ; round < int64(cfg.MinPoints); round++ { // warm every window
+				md := decode()
+				setTimestamps(md, round)
+				if err := proc.ConsumeMetrics(ctx, md); err != nil {
+					b.Fatal(err)
+				}
+			}
+			scored := int64(0)
+			b.ReportAllocs()
+			cpu0 := cpuTime(b)
+			for b.Loop() {
+				md := decode()
+				setTimestamps(md, round)
+				round++
+				if err := proc.ConsumeMetrics(ctx, md); err != nil {
+					b.Fatal(err)
+				}
+				scored += p.counts.scored
+			}
+			if scored != int64(b.N)*benchSeries {
+				b.Fatalf("scored %d points, want every point (%d)", scored, int64(b.N)*benchSeries)
+			}
+			b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(scored), "cpu-ns/point")
+			b.ReportMetric(float64(scored)/b.Elapsed().Seconds(), "points/s")
+		})
+	}
+}
+
+// BenchmarkMemoryPerSeries tracks 1M series (one point each; every window is
+// allocated at full size on creation) and reports the live heap they hold.
+func BenchmarkMemoryPerSeries(b *testing.B) {
+	const series = 1_000_000
+	const chunk = 10_000
+	ctx := context.Background()
+	for b.Loop() {
+		cfg := createDefaultConfig()
+		cfg.Mode = ModeStatistical
+		cfg.MaxSeries = series
+		p, err := newAnomalyProcessor(processorSettings(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		for c := 0; c < series/chunk; c++ {
+			md := pmetric.NewMetrics()
+			dps := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints()
+			md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).SetName("latency")
+			for i := 0; i < chunk; i++ {
+				dp := dps.AppendEmpty()
+				dp.Attributes().PutInt("series", int64(c*chunk+i))
+				dp.SetTimestamp(pcommon.Timestamp(baseSeconds * int64(time.Second)))
+				dp.SetDoubleValue(0.1)
+			}
+			if _, err := p.processMetrics(ctx, md); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		if p.windows.len() != series {
+			b.Fatalf("tracked %d series, want %d", p.windows.len(), series)
+		}
+		b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/series, "B/series")
+		runtime.KeepAlive(p)
+	}
+}

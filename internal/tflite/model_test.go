@@ -247,3 +247,57 @@ func sameFloats(a, b []float32) bool {
 	}
 	return true
 }
+
+// A Model is shared: interpreters on several goroutines read its constants
+// and packed weights at once (run with -race) and agree on the results.
+func TestInterpretersShareModelConcurrently(t *testing.T) {
+	m, err := LoadFile(filepath.Join("testdata", "conformance", benchModel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		out []float32
+		err error
+	}
+	results := make(chan result, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			ip, err := NewInterpreter(m)
+			if err == nil {
+				err = ip.ResizeBatch(3)
+			}
+			if err == nil {
+				err = ip.AllocateTensors()
+			}
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			for i := range ip.Input(0).Float32s() {
+				ip.Input(0).Float32s()[i] = float32(i%11) / 11
+			}
+			for range 20 {
+				if err := ip.Invoke(); err != nil {
+					results <- result{err: err}
+					return
+				}
+			}
+			results <- result{out: append([]float32(nil), ip.Output(0).Float32s()...)}
+		}()
+	}
+	var first []float32
+	for range 4 {
+		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if first == nil {
+			first = r.out
+		} else if !sameFloats(first, r.out) {
+			t.Fatal("interpreters sharing a model disagree")
+		}
+	}
+	if len(first) != 3*64*4 {
+		t.Fatalf("output has %d values", len(first))
+	}
+}

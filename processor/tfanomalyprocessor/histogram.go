@@ -65,7 +65,7 @@ func explicitValue(iv histogramInterval, bounds pcommon.Float64Slice, st statist
 	if q < 0 {
 		q = 0.5
 	}
-	if len(iv.counts) == 0 || len(iv.counts) != bounds.Len()+1 {
+	if bounds.Len() == 0 || len(iv.counts) != bounds.Len()+1 {
 		if iv.hasSum {
 			return iv.sum / float64(iv.count), true
 		}

@@ -362,6 +362,9 @@ func (p *anomalyProcessor) flush() {
 			}
 			score = math.Max(0, math.Min(1, score))
 			exp = math.Exp(float64(pp.median) + float64(expected[i])*float64(pp.scale))
+			if math.IsNaN(exp) || math.IsInf(exp, 0) {
+				exp = math.Exp(float64(pp.median)) // a user model's bad forecast: fall back to the median
+			}
 		} else {
 			z := (float64(pp.logv) - float64(pp.median)) / float64(pp.scale)
 			if p.cfg.Direction == DirectionBoth {

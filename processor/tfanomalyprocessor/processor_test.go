@@ -1,6 +1,7 @@
 package tfanomalyprocessor
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
@@ -14,9 +15,11 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -354,4 +357,75 @@ func TestDefaultModel(t *testing.T) {
 		flagged = flagged || attrs(got.At(i))["latencywatch.anomaly.flag"].(bool)
 	}
 	assert.True(t, flagged, "a 10x burst of 10 points is an incident")
+}
+
+// A histogram with no bounds (one bucket) yields its mean when it has a sum
+// and is skipped when not: never an out-of-range bucket lookup.
+func TestHistogramWithoutBounds(t *testing.T) {
+	bounds := pcommon.NewFloat64Slice()
+	v, ok := explicitValue(histogramInterval{count: 4, sum: 2, hasSum: true, counts: []uint64{4}}, bounds, statistic{quantile: 0.99})
+	require.True(t, ok)
+	assert.InDelta(t, 0.5, v, 1e-12)
+	_, ok = explicitValue(histogramInterval{count: 4, counts: []uint64{4}}, bounds, statistic{quantile: 0.99})
+	assert.False(t, ok)
+}
+
+func TestCumulativeExponentialHistogram(t *testing.T) {
+	h := newHarness(t, statisticalConfig())
+	md := pmetric.NewMetrics()
+	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("rpc.client.duration")
+	m.SetUnit("s")
+	eh := m.SetEmptyExponentialHistogram()
+	eh.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	var count, sum float64
+	for i := 0; i < 20; i++ {
+		dp := eh.DataPoints().AppendEmpty()
+		dp.SetStartTimestamp(pcommon.Timestamp(baseSeconds * int64(time.Second)))
+		dp.SetTimestamp(pcommon.Timestamp((baseSeconds + int64(i+1)*10) * int64(time.Second)))
+		dp.SetScale(0)
+		dp.Positive().SetOffset(-4) // bucket 0 covers (1/16, 1/8] s
+		count += 10
+		sum += 10 * 0.1
+		dp.Positive().BucketCounts().FromRaw([]uint64{uint64(count)})
+		dp.SetCount(uint64(count))
+		dp.SetSum(sum)
+	}
+	got := h.consume(t, md)
+	dps := got.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).ExponentialHistogram().DataPoints()
+	a := dps.At(19).Attributes().AsRaw()
+	// p99 of an interval with all 10 observations in (1/16, 1/8]: 0.124375.
+	assert.InDelta(t, 0.0625+0.0625*0.99, a["latencywatch.anomaly.expected"], 1e-6)
+	assert.EqualValues(t, 1, h.p.counts.skipped[skipCumulativeStart])
+}
+
+func TestTelemetry(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	cfg := statisticalConfig()
+	h := newHarness(t, cfg, func(s *processor.Settings) { s.TelemetrySettings = tel.NewTelemetrySettings() })
+	pts := steady(0, 20, 0.1)
+	pts[17].value, pts[18].value = 5, 5
+	in := gauge("latency", "s", nil, pts...)
+	dp := in.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.Timestamp(baseSeconds * int64(time.Second)))
+	dp.SetDoubleValue(0.1) // out of order
+	h.consume(t, in)
+	sum := func(name string) int64 {
+		m, err := tel.GetMetric(name)
+		require.NoError(t, err, name)
+		var total int64
+		for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			total += p.Value
+		}
+		return total
+	}
+	assert.EqualValues(t, 5, sum("otelcol_tf_anomaly_points_scored"))
+	assert.EqualValues(t, 1, sum("otelcol_tf_anomaly_points_skipped"))
+	assert.EqualValues(t, 1, sum("otelcol_tf_anomaly_anomalies_flagged"))
+	series, err := tel.GetMetric("otelcol_tf_anomaly_series")
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, series.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+	_, err = tel.GetMetric("otelcol_tf_anomaly_inference_duration")
+	assert.NoError(t, err)
 }

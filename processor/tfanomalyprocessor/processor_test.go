@@ -326,6 +326,13 @@ func TestModelHotReload(t *testing.T) {
 	got := gaugePoints(h.consume(t, gauge("latency", "s", nil, steady(0, 16, 0.1)...)), "latency")
 	assert.Equal(t, first, attrs(got.At(15))["latencywatch.anomaly.model"])
 
+	// A deleted file is reported once, not on every poll; the model stays.
+	require.NoError(t, os.Remove(path))
+	require.Eventually(t, func() bool { return logs.FilterMessageSnippet("rejected").Len() == 3 }, 5*time.Second, 5*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // ten more polls
+	assert.Equal(t, 3, logs.FilterMessageSnippet("rejected").Len())
+	assert.Equal(t, first, h.p.currentLabel())
+
 	// A valid model is swapped in.
 	require.NoError(t, os.WriteFile(path+".default", defaultmodel.TFLite, 0o600))
 	copyFile(path + ".default")

@@ -26,6 +26,7 @@ type modelReloader struct {
 	seenMod  time.Time
 	seenSize int64
 	seenSum  [32]byte
+	seenErr  string // the last stat/read error, reported once until it changes
 
 	done     chan struct{}
 	stopped  chan struct{}
@@ -47,14 +48,20 @@ func (r *modelReloader) loadInitial() (*anomalyModel, error) {
 func (r *modelReloader) load() (*anomalyModel, bool, error) {
 	fi, err := os.Stat(r.path)
 	if err != nil {
-		return nil, true, err
+		// A missing file is reported once, not on every poll.
+		changed := err.Error() != r.seenErr
+		r.seenErr, r.seenMod, r.seenSize = err.Error(), time.Time{}, -1
+		return nil, changed, err
 	}
+	r.seenErr = ""
 	if fi.ModTime().Equal(r.seenMod) && fi.Size() == r.seenSize {
 		return nil, false, nil
 	}
 	data, err := os.ReadFile(r.path)
 	if err != nil {
-		return nil, true, err
+		changed := err.Error() != r.seenErr
+		r.seenErr = err.Error()
+		return nil, changed, err
 	}
 	sum := sha256.Sum256(data)
 	if sum == r.seenSum {

@@ -190,18 +190,14 @@ func (k *binaryKernel) eval(n *node) error {
 	a, b, o := n.in[0], n.in[1], n.out[0]
 	switch {
 	case o.f32 != nil:
-		af, bf, of := a.f32, b.f32, o.f32
-		kind := k.kind
-		p.walkF32(kind, af, bf, of)
+		p.walkF32(k.kind, a.f32, b.f32, o.f32)
 		if k.act != actNone {
-			applyActivation(k.act, of)
+			applyActivation(k.act, o.f32)
 		}
-	case o.b != nil && a.f32 != nil:
-		p.walkCmp(k.kind, a, b, o.b)
-	case o.b != nil && (a.i32 != nil || a.i64 != nil):
-		p.walkCmp(k.kind, a, b, o.b)
-	case o.b != nil:
+	case o.b != nil && k.kind == binAnd:
 		p.walkAnd(a.b, b.b, o.b)
+	case o.b != nil:
+		p.walkCmp(k.kind, a, b, o.b)
 	case o.i32 != nil:
 		p.walkI32(k.kind, a.i32, b.i32, o.i32)
 	case o.i64 != nil:
@@ -212,8 +208,6 @@ func (k *binaryKernel) eval(n *node) error {
 
 // The walkers are written out per type so the hot inner loops have no
 // indirect calls; broadcastPlan.walk is used only for the generic case.
-
-func (p *broadcastPlan) runs(yield func(oa, sa, ob, sb, oo, n int)) { p.walk(yield) }
 
 func (p *broadcastPlan) walkF32(kind binKind, a, b, o []float32) {
 	if p.same {

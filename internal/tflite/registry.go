@@ -215,9 +215,6 @@ func (c *buildCtx) sameType(a, b *tensorDesc) error {
 	return nil
 }
 
-// options returns the builtin options table, or a zero table (all defaults).
-func (c *buildCtx) options() fbTable { return c.op.opts }
-
 func (c *buildCtx) optI32(id int, def int32) (int32, error) {
 	if !c.op.hasOpts {
 		return def, nil
@@ -321,29 +318,6 @@ func sortStrings(s []string) {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
-}
-
-// constInt32s reads a constant INT32/INT64 tensor as ints; ok=false when the
-// tensor is not a constant.
-func constInts(d *tensorDesc) ([]int, bool) {
-	if d == nil || !d.isConst {
-		return nil, false
-	}
-	switch {
-	case d.constI32 != nil:
-		out := make([]int, len(d.constI32))
-		for i, v := range d.constI32 {
-			out[i] = int(v)
-		}
-		return out, true
-	case d.constI64 != nil:
-		out := make([]int, len(d.constI64))
-		for i, v := range d.constI64 {
-			out[i] = int(v)
-		}
-		return out, true
-	}
-	return nil, false
 }
 
 // errNeedValue marks a prepare that needs the value of a tensor computed at run

@@ -188,7 +188,11 @@ func (e *enricher) doStart(ctx context.Context, host component.Host) error {
 		case <-e.table.Ready():
 		case <-timer.C:
 			_ = src.Shutdown(context.Background())
-			return fmt.Errorf("latency_enrich: the %s metadata table was not ready within wait_for_ready_timeout (%s)", e.sourceName, e.cfg.WaitForReadyTimeout)
+			err := fmt.Errorf("latency_enrich: the %s metadata table was not ready within wait_for_ready_timeout (%s)", e.sourceName, e.cfg.WaitForReadyTimeout)
+			if last := e.obs.lastSourceError(); last != nil {
+				err = fmt.Errorf("%w; last source error: %w", err, last)
+			}
+			return err
 		case <-ctx.Done():
 			_ = src.Shutdown(context.Background())
 			return fmt.Errorf("latency_enrich: start cancelled while waiting for the %s metadata table: %w", e.sourceName, ctx.Err())
@@ -250,12 +254,14 @@ func (e *enricher) shutdown(ctx context.Context) error {
 func (e *enricher) reportAsyncError(err error) {
 	h := e.obs.getHost()
 	if err == nil {
+		e.obs.setSourceError(nil)
 		if h != nil && e.table.IsReady() {
 			e.logger.Info("metadata table source recovered", zap.String("source", e.sourceName))
 			componentstatus.ReportStatus(h, componentstatus.NewEvent(componentstatus.StatusOK))
 		}
 		return
 	}
+	e.obs.setSourceError(err)
 	if ok, suppressed := e.obs.sourceErrLog.allow(time.Now()); ok {
 		e.logger.Warn("metadata table source error", zap.String("source", e.sourceName), zap.Error(err), zap.Int("suppressed", suppressed))
 	}

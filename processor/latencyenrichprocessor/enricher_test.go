@@ -77,10 +77,11 @@ func TestWaitForReadyTimeout(t *testing.T) {
 	cfg := simpleConfig()
 	cfg.WaitForReady = true
 	cfg.WaitForReadyTimeout = 50 * time.Millisecond
-	_, g, start, _ := gatedTraces(t, cfg)
+	e, g, start, _ := gatedTraces(t, cfg)
+	e.reportAsyncError(errors.New("dial tcp 127.0.0.1:9092: connection refused"))
 	err := start(newStatusHost())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "not ready within wait_for_ready_timeout (50ms)")
+	assert.Contains(t, err.Error(), "not ready within wait_for_ready_timeout (50ms); last source error: dial tcp 127.0.0.1:9092: connection refused")
 	select {
 	case <-g.stopped:
 	default:

@@ -24,8 +24,22 @@ type tableObserver struct {
 	reloadLog    logLimiter
 	sourceErrLog logLimiter
 
-	hostMu sync.Mutex // protects host
-	host   component.Host
+	hostMu  sync.Mutex // protects host, lastErr
+	host    component.Host
+	lastErr error
+}
+
+func (o *tableObserver) setSourceError(err error) {
+	o.hostMu.Lock()
+	o.lastErr = err
+	o.hostMu.Unlock()
+}
+
+// lastSourceError is the source's most recent unrecovered error, if any.
+func (o *tableObserver) lastSourceError() error {
+	o.hostMu.Lock()
+	defer o.hostMu.Unlock()
+	return o.lastErr
 }
 
 var _ metadatatable.Observer = (*tableObserver)(nil)

@@ -237,7 +237,9 @@ func quantizeRow(x []float32, q []int8, asym bool) (scale float32, offset int32)
 		scale = r / 127
 		inv := 127 / r
 		for i, v := range x {
-			qv := int32(roundHalfAway(inv * v))
+			// Explicit float32 conversions keep the compiler from fusing
+			// multiply-adds (GOAMD64=v3), which could move a rounding tie.
+			qv := int32(roundHalfAway(float32(inv * v)))
 			q[i] = int8(min(int32(127), max(int32(-127), qv)))
 		}
 		return scale, 0
@@ -269,7 +271,7 @@ func quantizeRow(x []float32, q []int8, asym bool) (scale float32, offset int32)
 	scale = float32(s)
 	inv := 1 / scale
 	for i, v := range x {
-		qv := int32(roundHalfAway(float32(offset) + v*inv))
+		qv := int32(roundHalfAway(float32(offset) + float32(v*inv)))
 		q[i] = int8(min(int32(127), max(int32(-128), qv)))
 	}
 	return scale, offset
@@ -504,9 +506,9 @@ func (k *convKernel) evalHybrid(g *geometry, x, bias, o []float32, scratch []uin
 		out := o[row*k.cout : (row+1)*k.cout]
 		for j := range out {
 			acc := dotI8(h.w[j*k.kdim:(j+1)*k.kdim], patch) - h.rowSums[j]*off
-			v := float32(float32(acc)*sf) * h.scale[j]
+			v := float32(float32(float32(acc)*sf) * h.scale[j])
 			if bias != nil {
-				v += bias[j]
+				v = float32(v + bias[j])
 			}
 			out[j] = v
 		}

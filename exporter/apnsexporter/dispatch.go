@@ -71,8 +71,27 @@ func (d *dispatcher) enqueue(j pushJob) {
 	}
 }
 
+// Attribute sets are built once: the counters are on the per-push path.
+var (
+	outcomeAttrs = func() map[apnsclient.Kind]metric.AddOption {
+		m := map[apnsclient.Kind]metric.AddOption{}
+		for k := apnsclient.Sent; k <= apnsclient.Permanent; k++ {
+			m[k] = metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", k.String())))
+		}
+		return m
+	}()
+	dropReasons = []string{"queue_full", "retries_exhausted", "permanent", "payload", "shutdown"}
+	dropAttrs   = func() map[string]metric.AddOption {
+		m := map[string]metric.AddOption{}
+		for _, r := range dropReasons {
+			m[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", r)))
+		}
+		return m
+	}()
+)
+
 func (d *dispatcher) dropped(reason string) {
-	d.tel.ApnsExporterPushesDropped.Add(context.Background(), 1, metric.WithAttributes(attribute.String("reason", reason)))
+	d.tel.ApnsExporterPushesDropped.Add(context.Background(), 1, dropAttrs[reason])
 }
 
 func (d *dispatcher) work() {
@@ -133,7 +152,7 @@ func (d *dispatcher) deliver(j pushJob) {
 		ctx, cancel := context.WithTimeout(d.ctx, d.requestTimeout)
 		v := d.client.Send(ctx, j.n)
 		cancel()
-		d.tel.ApnsExporterPushes.Add(context.Background(), 1, metric.WithAttributes(attribute.String("outcome", v.Kind.String())))
+		d.tel.ApnsExporterPushes.Add(context.Background(), 1, outcomeAttrs[v.Kind])
 		switch v.Kind {
 		case apnsclient.Sent:
 			d.tel.ApnsExporterPushLatency.Record(context.Background(), time.Since(j.decided).Seconds())

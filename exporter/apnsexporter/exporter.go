@@ -282,7 +282,8 @@ func (e *apnsExporter) publish(ctx context.Context, o alertpolicy.Observation, r
 		Series: o.Series, Service: service, Labels: o.Labels, Value: o.Value, Expected: o.Expected,
 		Score: clamp01(o.Score), State: state, Since: now, Updated: now,
 	})
-	if r.OK && !r.Alert.Resolved() {
+	// A due alert is published by evaluate, with its group key, right after.
+	if r.OK && !r.Due && !r.Alert.Resolved() {
 		_, _ = e.board.UpsertAlert(ctx, e.boardAlert(r.Alert))
 	}
 }

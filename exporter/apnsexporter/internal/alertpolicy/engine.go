@@ -26,16 +26,40 @@ type Config struct {
 type Engine struct {
 	cfg Config
 
-	mu       sync.Mutex // protects everything below
-	alerts   map[string]*Alert
-	groups   map[string]*alertGroup
-	silences Silences
-	acks     Acks
+	mu     sync.Mutex // protects everything below
+	alerts map[string]*Alert
+	groups map[string]*alertGroup
+	// groupsOf lists the groups each alert is in (one per matching route).
+	groupsOf map[string][]*alertGroup
+	queue    flushQueue
+	// nextSweep is no later than the earliest resolve deadline of a firing
+	// alert (zero: none); Flush scans for resolutions only from then on.
+	nextSweep time.Time
+	silences  Silences
+	acks      Acks
 }
 
 // New returns an empty engine.
 func New(cfg Config) *Engine {
-	return &Engine{cfg: cfg, alerts: map[string]*Alert{}, groups: map[string]*alertGroup{}}
+	e := &Engine{cfg: cfg}
+	e.reset()
+	return e
+}
+
+func (e *Engine) reset() {
+	e.alerts, e.groups, e.groupsOf = map[string]*Alert{}, map[string]*alertGroup{}, map[string][]*alertGroup{}
+	e.queue, e.nextSweep = nil, time.Time{}
+}
+
+// noteDeadline keeps nextSweep no later than the alert's resolve deadline.
+func (e *Engine) noteDeadline(a *Alert) {
+	if e.cfg.ResolveTimeout <= 0 {
+		return
+	}
+	d := a.LastFlagged.Add(e.cfg.ResolveTimeout)
+	if e.nextSweep.IsZero() || d.Before(e.nextSweep) {
+		e.nextSweep = d
+	}
 }
 
 // SetSources connects silences and acknowledgements (nil = none).
@@ -88,8 +112,11 @@ func (e *Engine) Observe(now time.Time, o Observation) ObserveResult {
 	if !exists {
 		e.place(a, now)
 	}
-	for _, g := range e.groups {
-		if g.alerts[id] != nil && g.due(now) {
+	if res.NewOccurrence {
+		e.noteDeadline(a)
+	}
+	for _, g := range e.groupsOf[id] {
+		if g.due(now) {
 			res.Due = true
 		}
 	}
@@ -106,8 +133,12 @@ func (e *Engine) place(a *Alert, now time.Time) {
 		if g == nil {
 			g = newAlertGroup(r, gl, now)
 			e.groups[key] = g
+			e.queue.schedule(g)
 		}
-		g.add(a, now)
+		if g.add(a, now) {
+			e.queue.schedule(g)
+		}
+		e.groupsOf[a.ID] = append(e.groupsOf[a.ID], g)
 	}
 }
 
@@ -125,11 +156,24 @@ func (e *Engine) Flush(now time.Time) FlushResult {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var res FlushResult
-	for _, a := range e.alerts {
-		if !a.Resolved() && e.cfg.ResolveTimeout > 0 && !now.Before(a.LastFlagged.Add(e.cfg.ResolveTimeout)) {
-			a.ResolvedAt, a.UpdatedAt = now, now
-			res.Resolved = append(res.Resolved, *a)
+	if !e.nextSweep.IsZero() && !now.Before(e.nextSweep) {
+		e.nextSweep = time.Time{}
+		for _, a := range e.alerts {
+			if a.Resolved() {
+				continue
+			}
+			if !now.Before(a.LastFlagged.Add(e.cfg.ResolveTimeout)) {
+				a.ResolvedAt, a.UpdatedAt = now, now
+				res.Resolved = append(res.Resolved, *a)
+				continue
+			}
+			e.noteDeadline(a)
 		}
+		sort.Slice(res.Resolved, func(i, j int) bool { return res.Resolved[i].ID < res.Resolved[j].ID })
+	}
+	due := e.queue.popDue(now)
+	if len(due) == 0 {
+		return res
 	}
 	in := inhibitor{rules: e.cfg.Inhibit}
 	if len(in.rules) > 0 {
@@ -139,15 +183,7 @@ func (e *Engine) Flush(now time.Time) FlushResult {
 			}
 		}
 	}
-	keys := make([]string, 0, len(e.groups))
-	for k, g := range e.groups {
-		if g.due(now) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		g := e.groups[k]
+	for _, g := range due {
 		if n, ok := e.evaluate(g, &in, now); ok {
 			res.Notifications = append(res.Notifications, n)
 		}
@@ -157,27 +193,39 @@ func (e *Engine) Flush(now time.Time) FlushResult {
 			if a.Resolved() {
 				delete(g.alerts, id)
 				delete(g.log.Notified, id)
+				if e.leave(id, g) {
+					res.Removed = append(res.Removed, id)
+				}
 			}
 		}
 		if len(g.alerts) == 0 && len(g.log.Notified) == 0 {
-			delete(e.groups, k)
+			g.deleted = true
+			delete(e.groups, g.key)
+			continue
 		}
-	}
-	// Drop resolved alerts no group holds any more.
-	held := map[string]bool{}
-	for _, g := range e.groups {
-		for id := range g.alerts {
-			held[id] = true
-		}
-	}
-	for id, a := range e.alerts {
-		if a.Resolved() && !held[id] {
-			delete(e.alerts, id)
-			res.Removed = append(res.Removed, id)
-		}
+		e.queue.schedule(g)
 	}
 	sort.Strings(res.Removed)
 	return res
+}
+
+// leave removes g from the alert's groups and drops the alert when no group
+// holds it any more (reporting true).
+func (e *Engine) leave(id string, g *alertGroup) bool {
+	gs := e.groupsOf[id]
+	for i, x := range gs {
+		if x == g {
+			gs = append(gs[:i], gs[i+1:]...)
+			break
+		}
+	}
+	if len(gs) > 0 {
+		e.groupsOf[id] = gs
+		return false
+	}
+	delete(e.groupsOf, id)
+	delete(e.alerts, id)
+	return true
 }
 
 func (e *Engine) evaluate(g *alertGroup, in *inhibitor, now time.Time) (Notification, bool) {
@@ -214,25 +262,13 @@ func (e *Engine) evaluate(g *alertGroup, in *inhibitor, now time.Time) (Notifica
 }
 
 // NextFlush returns when Flush next has work: the earliest group evaluation
-// or alert resolution (zero time if nothing is pending).
+// or resolution check (zero time if nothing is pending).
 func (e *Engine) NextFlush() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var next time.Time
-	consider := func(t time.Time) {
-		if next.IsZero() || t.Before(next) {
-			next = t
-		}
-	}
-	for _, g := range e.groups {
-		consider(g.nextFlush)
-	}
-	if e.cfg.ResolveTimeout > 0 {
-		for _, a := range e.alerts {
-			if !a.Resolved() {
-				consider(a.LastFlagged.Add(e.cfg.ResolveTimeout))
-			}
-		}
+	next := e.queue.next()
+	if !e.nextSweep.IsZero() && (next.IsZero() || e.nextSweep.Before(next)) {
+		next = e.nextSweep
 	}
 	return next
 }

@@ -16,6 +16,8 @@ type alertGroup struct {
 	nextFlush time.Time
 	// flushed is true after the first evaluation (group_wait is over).
 	flushed bool
+	// deleted is set when the engine dropped the group (its queue entries are stale).
+	deleted bool
 	log     notifyLog
 }
 
@@ -27,12 +29,15 @@ func newAlertGroup(r *Route, labels map[string]string, now time.Time) *alertGrou
 }
 
 // add puts an alert in the group. Like Alertmanager, an alert that is older
-// than group_wait makes a group that has not flushed yet flush at once.
-func (g *alertGroup) add(a *Alert, now time.Time) {
+// than group_wait makes a group that has not flushed yet flush at once; it
+// reports whether the schedule moved.
+func (g *alertGroup) add(a *Alert, now time.Time) bool {
 	g.alerts[a.ID] = a
 	if !g.flushed && !a.StartsAt.Add(g.route.wait).After(now) && g.nextFlush.After(now) {
 		g.nextFlush = now
+		return true
 	}
+	return false
 }
 
 // due reports whether the group should be evaluated at now.

@@ -54,11 +54,14 @@ func (e *Engine) Restore(s Snapshot, now time.Time) bool {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.alerts, e.groups = map[string]*Alert{}, map[string]*alertGroup{}
+	e.reset()
 	for i := range s.Alerts {
 		a := s.Alerts[i]
 		e.alerts[a.ID] = &a
 		e.place(&a, now)
+		if !a.Resolved() {
+			e.noteDeadline(&a)
+		}
 	}
 	for _, gs := range s.Groups {
 		g := e.groups[gs.Key]
@@ -72,6 +75,7 @@ func (e *Engine) Restore(s Snapshot, now time.Time) bool {
 		if gs.Flushed {
 			g.flushed = true
 			g.nextFlush = now.Add(g.route.interval)
+			e.queue.schedule(g)
 		}
 	}
 	return true

@@ -1,0 +1,240 @@
+package apnsexporter
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sideshow/apns2"
+	"github.com/sideshow/apns2/token"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configgrpc"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"golang.org/x/net/http2"
+
+	"github.com/latencywatch/latencywatch/exporter/apnsexporter/internal/metadata"
+	"github.com/latencywatch/latencywatch/internal/apnstest"
+	"github.com/latencywatch/latencywatch/internal/watchstate"
+)
+
+// benchConcurrency is both the exporter's max_concurrency and the raw
+// client's number of goroutines, so the two compare like for like.
+const benchConcurrency = 8
+
+type benchRig struct {
+	srv              *apnstest.Server
+	keyFile, caFile  string
+	cfg              *Config
+	board            *watchstate.Board
+	host             testHost
+}
+
+func newBenchRig(b *testing.B) *benchRig {
+	b.Helper()
+	srv, err := apnstest.NewServer(apnstest.Options{DoNotRecord: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Close)
+	dir := b.TempDir()
+	r := &benchRig{srv: srv, keyFile: filepath.Join(dir, "AuthKey.p8"), caFile: filepath.Join(dir, "ca.pem")}
+	if err := os.WriteFile(r.keyFile, srv.AuthKeyPEM(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(r.caFile, srv.CAPEM(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cfg := createDefaultConfig().(*Config)
+	cfg.APNs.Topic = topic
+	cfg.APNs.Endpoint, cfg.APNs.CAFile = srv.URL, r.caFile
+	cfg.APNs.Token = &TokenAuthConfig{KeyFile: r.keyFile, KeyID: srv.KeyID, TeamID: srv.TeamID}
+	cfg.APNs.MaxConcurrency = benchConcurrency
+	cfg.APNs.QueueSize = 1 << 20
+	cfg.APNs.PerDevice = RateLimitConfig{Rate: 1e9, Burst: 1 << 30}
+	cfg.WatchAPI = &watchID
+	zero := time.Duration(0)
+	cfg.Route.GroupWait = &zero
+	cfg.Route.GroupBy = []string{"..."} // every series its own group: one push per point
+	cfg.EvaluationInterval = time.Hour
+	r.cfg = cfg
+	r.board = watchstate.NewBoard(watchstate.Options{MaxAlerts: 1 << 22, MaxStatusEntries: 1 << 22})
+	r.host = testHost{ext: map[component.ID]component.Component{watchID: boardExt{b: r.board}}}
+	_, _, err = r.board.RegisterDevice(context.Background(), watchstate.Device{
+		Token: apnstest.Token(1), Environment: watchstate.EnvironmentProduction, Topic: topic, User: "bench",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
+
+func (r *benchRig) waitCount(b *testing.B, n int) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for r.srv.Count() < n {
+		if time.Now().After(deadline) {
+			b.Fatalf("APNs saw %d of %d pushes", r.srv.Count(), n)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// BenchmarkPushThroughput compares pushes/s through the whole exporter
+// (flagged point -> policy -> payload -> dispatcher -> apns2) with raw apns2
+// pushing a ready payload, against the same local APNs server in the same run.
+func BenchmarkPushThroughput(b *testing.B) {
+	r := newBenchRig(b)
+	payload, err := watchstate.NewPushPayload(watchstate.Alert{
+		ID: "0123456789abcdef", GroupKey: `/:{service.name="checkout"}`, Series: "checkout p99 eu-west-1 /pay",
+		State: watchstate.AlertFiring, Severity: watchstate.SeverityCritical, Value: 1.4, Expected: 0.1, Score: 0.97,
+		Since: time.Now(), Labels: map[string]string{"cloud.region": "eu-west-1"},
+	}, false).Encode(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.Run("raw_apns2", func(b *testing.B) {
+		key, err := token.AuthKeyFromFile(r.keyFile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		client := apns2.NewTokenClient(&token.Token{AuthKey: key, KeyID: r.srv.KeyID, TeamID: r.srv.TeamID})
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(r.srv.CAPEM())
+		client.HTTPClient = &http.Client{Transport: &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		client.Host = r.srv.URL
+		b.ReportAllocs()
+		base := r.srv.Count()
+		var next atomic.Int64
+		start := time.Now()
+		var wg sync.WaitGroup
+		total := int64(b.N)
+		for range benchConcurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= total {
+					res, err := client.Push(&apns2.Notification{
+						DeviceToken: apnstest.Token(1), Topic: topic, Payload: payload, CollapseID: "abcdef0123456789",
+						Priority: 10, Expiration: time.Now().Add(time.Hour), PushType: apns2.PushTypeAlert,
+					})
+					if err != nil || res.StatusCode != 200 {
+						b.Errorf("raw push: %v %+v", err, res)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		r.waitCount(b, base+b.N)
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pushes/s")
+	})
+
+	b.Run("exporter", func(b *testing.B) {
+		exp := startBenchExporter(b, r)
+		b.ReportAllocs()
+		base := r.srv.Count()
+		start := time.Now()
+		i := 0
+		md := metrics(point{service: "svc", region: "eu-west-1", route: "/pay", flagged: true, score: 0.97, value: 1.4, expected: 0.1})
+		svc := md.ResourceMetrics().At(0).Resource().Attributes()
+		for b.Loop() {
+			// A new series in its own group each time: one push per point.
+			svc.PutStr("service.name", "svc-"+strconv.Itoa(i))
+			if err := exp.ConsumeMetrics(context.Background(), md); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		r.waitCount(b, base+i)
+		b.ReportMetric(float64(i)/time.Since(start).Seconds(), "pushes/s")
+	})
+}
+
+func startBenchExporter(b *testing.B, r *benchRig) exporter.Metrics {
+	b.Helper()
+	exp, err := NewFactory().CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), r.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := exp.Start(context.Background(), r.host); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = exp.Shutdown(context.Background()) })
+	return exp
+}
+
+// BenchmarkOTLPToAPNsLatency measures, one anomalous point at a time, the
+// time from posting it to an OTLP/HTTP receiver wired to the exporter
+// (group_wait 0) until the APNs server has read the push. Reports p50/p99.
+func BenchmarkOTLPToAPNsLatency(b *testing.B) {
+	r := newBenchRig(b)
+	exp := startBenchExporter(b, r)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	rcfg := otlpreceiver.NewFactory().CreateDefaultConfig().(*otlpreceiver.Config)
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = addr
+	rcfg.Protocols.GRPC = configoptional.None[configgrpc.ServerConfig]()
+	rcfg.Protocols.HTTP = configoptional.Some(otlpreceiver.HTTPConfig{ServerConfig: server, MetricsURLPath: "/v1/metrics"})
+	recv, err := otlpreceiver.NewFactory().CreateMetrics(context.Background(), receivertest.NewNopSettings(component.MustNewType("otlp")), rcfg, exp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := recv.Start(context.Background(), r.host); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = recv.Shutdown(context.Background()) })
+	url := "http://" + addr + "/v1/metrics"
+	hc := &http.Client{Timeout: 10 * time.Second}
+
+	var lat []time.Duration
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		body, _ := pmetricotlp.NewExportRequestFromMetrics(metrics(point{
+			service: fmt.Sprintf("lat-%d", i), region: "eu-west-1", route: "/pay", flagged: true, score: 0.97, value: 1.4, expected: 0.1,
+		})).MarshalProto()
+		want := r.srv.Count() + 1
+		start := time.Now()
+		resp, err := hc.Post(url, "application/x-protobuf", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		for r.srv.Count() < want {
+			if time.Since(start) > 10*time.Second {
+				b.Fatal("no push within 10s")
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(start))
+		i++
+	}
+	sort.Slice(lat, func(a, c int) bool { return lat[a] < lat[c] })
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}

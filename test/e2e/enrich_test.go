@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -298,5 +300,88 @@ func wantAttr(t *testing.T, m pcommon.Map, k, want string) {
 	}
 	if v.AsString() != want {
 		t.Errorf("attribute %s = %q, want %q", k, v.AsString(), want)
+	}
+}
+
+// TestE2EEnrichFileReload: the built binary reloads its metadata table file
+// on change and keeps the last good table when the file turns invalid.
+func TestE2EEnrichFileReload(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "table.yaml")
+	writeTable := func(content string, mod time.Time) {
+		if err := os.WriteFile(table, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(table, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := time.Now().Add(-time.Hour)
+	writeTable("checkout|prod: {region: eu-west-1, team: payments}\n", base)
+
+	sink := newEnrichSink(t)
+	otlpPort := freePort(t)
+	startCollector(t, `
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:${HEALTH_PORT}
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:${OTLP_PORT}
+processors:
+  latency_enrich:
+    keys:
+      - attributes:
+          - {from: resource, attribute: service.name}
+          - {from: resource, attribute: deployment.environment.name}
+    attributes:
+      - {column: region}
+      - {column: team, default: unowned}
+    table:
+      file: {path: ${TABLE}, reload_interval: 100ms}
+exporters:
+  otlp_grpc:
+    endpoint: ${SINK}
+    tls: {insecure: true}
+    compression: none
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces: {receivers: [otlp], processors: [latency_enrich], exporters: [otlp_grpc]}
+`, map[string]string{"OTLP_PORT": fmt.Sprint(otlpPort), "TABLE": table, "SINK": sink.addr})
+	client := newOTLPClient(t, fmt.Sprintf("127.0.0.1:%d", otlpPort))
+
+	n := 0
+	regionNow := func() string {
+		n++
+		probe := fmt.Sprintf("file-%d", n)
+		client.sendTraces(t, []ptrace.Traces{enrichTraces(probe, time.Millisecond)})
+		for range 50 {
+			if r, _, ok := sink.spansFor(probe); ok {
+				v, _ := r.Get("cloud.region")
+				return v.Str()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("trace %s never arrived", probe)
+		return ""
+	}
+	if got := regionNow(); got != "eu-west-1" {
+		t.Fatalf("initial table: cloud.region = %q, want eu-west-1", got)
+	}
+	writeTable("checkout|prod: {region: eu-central-1, team: payments}\n", base.Add(time.Second))
+	eventually(t, 20*time.Second, "reloaded table applied", func() (bool, string) {
+		got := regionNow()
+		return got == "eu-central-1", "region " + got
+	})
+	writeTable("checkout|prod: {region: [broken\n", base.Add(2*time.Second))
+	time.Sleep(500 * time.Millisecond) // several reload intervals
+	if got := regionNow(); got != "eu-central-1" {
+		t.Fatalf("after a broken edit: cloud.region = %q, want the last good eu-central-1", got)
 	}
 }

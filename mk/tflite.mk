@@ -18,7 +18,7 @@ test-tflite-conformance:
 	echo "tflite: regenerating conformance models with $$("$$py" -c 'import tensorflow as tf; print("TensorFlow", tf.__version__)' 2>/dev/null)"; \
 	log="$$(mktemp)"; \
 	"$$py" model/conformance/generate.py "$$out" >"$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; rm -f "$$log"; \
-	LW_TFLITE_CONFORMANCE_DIR="$$out" $(GO) test -count=1 -run '^TestConformance$$' $(TFLITE_PKG); \
+	LW_TFLITE_CONFORMANCE_DIR="$$out" $(GO) test -count=1 -run '^TestConformance(KernelPaths)?$$' $(TFLITE_PKG); \
 	if ! diff -rq "$$out" $(TFLITE_FIXTURES) >/dev/null; then \
 	  echo "tflite: note: committed fixtures in $(TFLITE_FIXTURES) differ from a fresh generation;"; \
 	  echo "tflite:       refresh them with 'make tflite-fixtures' and commit."; \

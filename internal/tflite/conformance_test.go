@@ -62,6 +62,22 @@ func conformanceDir() string {
 }
 
 func TestConformance(t *testing.T) {
+	testConformance(t)
+}
+
+// TestConformanceKernelPaths repeats the suite with the AVX2-only and the
+// portable GEMM kernels, so every path is checked against TensorFlow on any
+// machine that has the faster ones.
+func TestConformanceKernelPaths(t *testing.T) {
+	for _, level := range []int{1, 0} {
+		t.Run(fmt.Sprintf("level=%d", level), func(t *testing.T) {
+			defer limitKernels(level)()
+			testConformance(t)
+		})
+	}
+}
+
+func testConformance(t *testing.T) {
 	panicOnBug = true
 	defer func() { panicOnBug = false }()
 	dir := conformanceDir()

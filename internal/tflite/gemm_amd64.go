@@ -9,6 +9,15 @@ var (
 	useAVX512 = useAVX2 && cpu.X86.HasAVX512F
 )
 
+// limitKernels caps the kernels used (0 portable Go, 1 AVX2, 2 AVX-512) so
+// tests can cover every path on one machine; it returns the restore function.
+func limitKernels(level int) func() {
+	a2, a5 := useAVX2, useAVX512
+	useAVX2 = a2 && level >= 1
+	useAVX512 = a5 && level >= 2
+	return func() { useAVX2, useAVX512 = a2, a5 }
+}
+
 //go:noescape
 func gemm8x16AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, clamp *[3]float32)
 

@@ -16,6 +16,10 @@
 //	ip.Invoke()                               // no allocations after the first call
 //	out, _ := ip.OutputByName("output_0")
 //
+// A resize re-plans the arena (and allocates); a caller scoring batches of
+// varying size should keep one batch size and pad, or keep one interpreter per
+// size. Data slices move on re-plan: fetch them again after a resize.
+//
 // # Loading and validation
 //
 // The flatbuffer is read through the github.com/google/flatbuffers Go runtime,

@@ -7,7 +7,9 @@ For each small, seeded Keras model this writes into OUTDIR:
   <name>.json     inputs and the outputs of TensorFlow's own tf.lite.Interpreter
 
 internal/tflite's conformance test runs every model on the same inputs and
-compares within the tolerance recorded per model. Run through the cached venv:
+compares within the tolerance recorded per model. Besides the models built
+here, every model/*.tflite shipped in the repository (the default anomaly
+model) joins the suite as "shipped_<name>". Run through the cached venv:
 
   PY="$(scripts/tf-venv.sh)" && "$PY" model/conformance/generate.py OUTDIR
 

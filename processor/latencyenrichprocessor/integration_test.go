@@ -348,3 +348,26 @@ func newKafkaWriterExisting(t *testing.T, brokers []string, topic string) *kafka
 	t.Cleanup(func() { _ = p.Close() })
 	return &kafkaWriter{topic: topic, producer: p}
 }
+
+// TestIntegrationPulsarSourceBrokerRestart: while Pulsar is down the table
+// keeps serving; once it is back the TableView reconnects and updates flow.
+func TestIntegrationPulsarSourceBrokerRestart(t *testing.T) {
+	url, _ := testbrokers.Pulsar(t)
+	topic := "persistent://public/default/" + uniqueTopic("lw-enrich-outage")
+	w := newPulsarWriter(t, url, topic)
+	w.put(t, "checkout", map[string]any{"region": "eu-west-1"})
+	pr, err := newProbe(t, pulsarConfig(url, topic)())
+	require.NoError(t, err)
+	defer pr.stop(t)
+	require.Equal(t, "eu-west-1", pr.region(t, "checkout"))
+
+	testbrokers.StopPulsar(t)
+	time.Sleep(2 * time.Second)
+	assert.Equal(t, "eu-west-1", pr.region(t, "checkout"), "the cached table keeps serving while the broker is down")
+	testbrokers.StartPulsar(t)
+
+	w2 := newPulsarWriter(t, url, topic)
+	w2.put(t, "checkout", map[string]any{"region": "eu-central-1"})
+	took := pr.waitFor(t, "checkout", "eu-central-1", 120*time.Second)
+	t.Logf("first update after the broker restart applied %s after the write", took.Round(time.Millisecond))
+}

@@ -8,8 +8,8 @@ For each small, seeded Keras model this writes into OUTDIR:
 
 internal/tflite's conformance test runs every model on the same inputs and
 compares within the tolerance recorded per model. Besides the models built
-here, every model/*.tflite shipped in the repository (the default anomaly
-model) joins the suite as "shipped_<name>". Run through the cached venv:
+here, the models the repository ships (the tf_anomaly default model, any
+model/*.tflite; see SHIPPED) join the suite as "shipped_<name>". Run through the cached venv:
 
   PY="$(scripts/tf-venv.sh)" && "$PY" model/conformance/generate.py OUTDIR
 
@@ -257,12 +257,20 @@ def reference(content, batches, seed):
     return key, cases
 
 
+# Models the repository ships, relative to its root: the tf_anomaly default
+# model embedded in the collector, and any model/*.tflite.
+SHIPPED = ("model/*.tflite", "processor/*/internal/defaultmodel/*.tflite")
+
+
 def shipped_models():
     """Models shipped under model/ (the default anomaly model) join the suite
     as they are: (name, .tflite bytes, batches)."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    paths = []
+    for pattern in SHIPPED:
+        paths += glob.glob(os.path.join(repo, pattern))
     out = []
-    for path in sorted(glob.glob(os.path.join(here, "..", "*.tflite"))):
+    for path in sorted(paths):
         with open(path, "rb") as f:
             content = f.read()
         interp = tf.lite.Interpreter(model_content=content)

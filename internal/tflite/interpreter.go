@@ -17,6 +17,8 @@ type Interpreter struct {
 	ready bool // shapes propagated and arena bound
 	// folded counts bytes of constant-folded tensors, held to MaxArenaBytes too.
 	folded int
+	// iterations counts WHILE iterations of the current Invoke.
+	iterations int
 }
 
 // sgInst is one instance of a subgraph with its own tensors.
@@ -285,6 +287,7 @@ func (ip *Interpreter) AllocateTensors() (err error) {
 	}
 	defer ip.recoverInto(&err)
 	ip.folded = 0
+	ip.iterations = 0
 	if err := ip.prepareInst(ip.main); err != nil {
 		return fmt.Errorf("tflite: model %q: %w", ip.m.name, err)
 	}
@@ -583,6 +586,7 @@ func (ip *Interpreter) Invoke() (err error) {
 		}
 	}
 	defer ip.recoverInto(&err)
+	ip.iterations = 0
 	return ip.main.invoke()
 }
 

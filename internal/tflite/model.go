@@ -57,7 +57,8 @@ type Limits struct {
 	MaxTensorElements int
 	// MaxArenaBytes caps the planned activation arena (all subgraphs, all scratch).
 	MaxArenaBytes int
-	// MaxWhileIterations caps the iterations of one WHILE operator per Invoke.
+	// MaxWhileIterations caps the WHILE iterations of one Invoke, summed over
+	// all loops (nested loops included).
 	MaxWhileIterations int
 	// MaxBatch caps the first input dimension accepted by ResizeBatch.
 	MaxBatch int

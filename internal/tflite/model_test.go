@@ -1,6 +1,7 @@
 package tflite
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -299,5 +300,25 @@ func TestInterpretersShareModelConcurrently(t *testing.T) {
 	}
 	if len(first) != 3*64*4 {
 		t.Fatalf("output has %d values", len(first))
+	}
+}
+
+func TestWhileIterationBudget(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "conformance", "gru.tflite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := DefaultLimits
+	lim.MaxWhileIterations = 10 // the GRU loops over 64 time steps
+	m, err := LoadWithLimits(data, "gru.tflite", lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, err := NewInterpreter(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ip.Invoke(); err == nil || !strings.Contains(err.Error(), "more than 10 loop iterations") {
+		t.Fatalf("got %v, want the iteration budget error", err)
 	}
 }

@@ -88,9 +88,13 @@ func (k *whileKernel) eval(n *node) error {
 	for i, t := range n.in {
 		copyData(body.in[i], t)
 	}
-	for iter := 0; ; iter++ {
-		if iter >= n.lim.MaxWhileIterations {
-			return fmt.Errorf("more than %d iterations", n.lim.MaxWhileIterations)
+	ip := cond.ip
+	for {
+		// The budget counts iterations of all loops in one Invoke, nested ones
+		// included, so loops inside loops cannot multiply past it.
+		ip.iterations++
+		if ip.iterations > n.lim.MaxWhileIterations {
+			return fmt.Errorf("more than %d loop iterations in one Invoke", n.lim.MaxWhileIterations)
 		}
 		for i, t := range body.in {
 			copyData(cond.in[i], t)

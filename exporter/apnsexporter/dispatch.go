@@ -31,13 +31,12 @@ type pushJob struct {
 // dispatcher sends pushes with bounded concurrency, a per-device rate limit
 // and back-off, and acts on every verdict (forget, retry, drop).
 type dispatcher struct {
-	client         sender
-	retry          configretry.BackOffConfig
-	requestTimeout time.Duration
-	limits         *deviceLimits
-	onForget       func(token string)
-	tel            *metadata.TelemetryBuilder
-	logger         *zap.Logger
+	client   sender
+	retry    configretry.BackOffConfig
+	limits   *deviceLimits
+	onForget func(token string)
+	tel      *metadata.TelemetryBuilder
+	logger   *zap.Logger
 
 	jobs   chan pushJob
 	ctx    context.Context
@@ -50,7 +49,7 @@ type dispatcher struct {
 func newDispatcher(c sender, cfg APNsConfig, tel *metadata.TelemetryBuilder, logger *zap.Logger, onForget func(string)) *dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &dispatcher{
-		client: c, retry: cfg.Retry, requestTimeout: cfg.RequestTimeout,
+		client: c, retry: cfg.Retry,
 		limits: newDeviceLimits(rate.Limit(cfg.PerDevice.Rate), cfg.PerDevice.Burst), onForget: onForget,
 		tel: tel, logger: logger, jobs: make(chan pushJob, cfg.QueueSize), ctx: ctx, cancel: cancel,
 	}
@@ -149,9 +148,8 @@ func (d *dispatcher) deliver(j pushJob) {
 	start := time.Now()
 	interval := d.retry.InitialInterval
 	for {
-		ctx, cancel := context.WithTimeout(d.ctx, d.requestTimeout)
-		v := d.client.Send(ctx, j.n)
-		cancel()
+		// The HTTP client's own timeout (request_timeout) bounds the request.
+		v := d.client.Send(d.ctx, j.n)
 		d.tel.ApnsExporterPushes.Add(context.Background(), 1, outcomeAttrs[v.Kind])
 		switch v.Kind {
 		case apnsclient.Sent:

@@ -97,7 +97,10 @@ func TestShutdownCancelsWaitingPushes(t *testing.T) {
 	d := newTestDispatcher(t, s, func(c *APNsConfig) { c.MaxConcurrency = 1 })
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); d.enqueue(pushJob{n: apnsclient.Notification{DeviceToken: apnstest.Token(1)}}) }()
+	go func() {
+		defer wg.Done()
+		d.enqueue(pushJob{n: apnsclient.Notification{DeviceToken: apnstest.Token(1)}})
+	}()
 	wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

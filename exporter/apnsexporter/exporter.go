@@ -44,6 +44,7 @@ type apnsExporter struct {
 	engine    *alertpolicy.Engine
 	static    []watchstate.Device
 	receivers map[string][]string
+	linkTmpl  linkTemplate
 	clock     func() time.Time
 	// newSender builds the APNs client in start (tests replace it).
 	newSender func() (sender, error)
@@ -81,6 +82,7 @@ func newAPNsExporter(cfg *Config, set exporter.Settings) (*apnsExporter, error) 
 	for _, r := range cfg.Receivers {
 		e.receivers[r.Name] = r.Teams
 	}
+	e.linkTmpl = parseLinkTemplate(cfg.LinkTemplate)
 	for i, d := range cfg.Devices {
 		dev := d.device(cfg.APNs)
 		if err := dev.Validate(); err != nil {
@@ -343,16 +345,41 @@ func (e *apnsExporter) boardAlert(a alertpolicy.Alert) watchstate.Alert {
 	return out
 }
 
+// linkTemplate is link_template split into literal text and label names, so
+// building a link per push needs no regular expression.
+type linkTemplate struct {
+	parts []string // even indexes: text; odd indexes: label names
+}
+
 var linkVar = regexp.MustCompile(`\{([^{}]+)\}`)
 
-func (e *apnsExporter) link(labels map[string]string) string {
-	if e.cfg.LinkTemplate == "" {
-		return ""
+func parseLinkTemplate(t string) linkTemplate {
+	var lt linkTemplate
+	last := 0
+	for _, m := range linkVar.FindAllStringSubmatchIndex(t, -1) {
+		lt.parts = append(lt.parts, t[last:m[0]], t[m[2]:m[3]])
+		last = m[1]
 	}
-	return linkVar.ReplaceAllStringFunc(e.cfg.LinkTemplate, func(m string) string {
-		return url.QueryEscape(labels[m[1:len(m)-1]])
-	})
+	lt.parts = append(lt.parts, t[last:])
+	return lt
 }
+
+func (lt linkTemplate) expand(labels map[string]string) string {
+	if len(lt.parts) == 1 {
+		return lt.parts[0]
+	}
+	var b strings.Builder
+	for i, p := range lt.parts {
+		if i%2 == 0 {
+			b.WriteString(p)
+		} else {
+			b.WriteString(url.QueryEscape(labels[p]))
+		}
+	}
+	return b.String()
+}
+
+func (e *apnsExporter) link(labels map[string]string) string { return e.linkTmpl.expand(labels) }
 
 // collapseID is a 16-hex-digit hash of the group key (APNs allows 64 bytes).
 func collapseID(groupKey string) string {
@@ -398,15 +425,16 @@ func (e *apnsExporter) devicesFor(receiver, alertTeam string) []watchstate.Devic
 	if len(teams) == 0 && alertTeam != "" {
 		teams = []string{alertTeam}
 	}
-	seen := map[string]bool{}
 	var out []watchstate.Device
 	if e.board != nil {
-		for _, d := range e.board.Devices(teams...) {
-			if !seen[d.Token] {
-				seen[d.Token] = true
-				out = append(out, d)
-			}
-		}
+		out = e.board.Devices(teams...) // unique tokens
+	}
+	if len(e.static) == 0 {
+		return out
+	}
+	seen := make(map[string]bool, len(out))
+	for _, d := range out {
+		seen[d.Token] = true
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

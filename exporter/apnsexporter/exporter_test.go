@@ -22,7 +22,7 @@ func TestOneIncidentInAGroupIsOnePushPerDevice(t *testing.T) {
 	e.start()
 	tokA := e.register(1, "payments")
 	e.register(2, "search") // another team: gets nothing
-	tokAll := e.register(3)  // no teams: gets everything
+	tokAll := e.register(3) // no teams: gets everything
 	e.at(0,
 		point{service: "checkout", region: "eu-west-1", route: "/pay", team: "payments", flagged: true, score: 0.97, value: 1.2, expected: 0.2},
 		point{service: "checkout", region: "eu-west-1", route: "/cart", team: "payments", flagged: false, score: 0.1, value: 0.1, expected: 0.1},

@@ -50,7 +50,9 @@ type boardExt struct {
 
 func (e boardExt) AlertBoard() watchstate.AlertBoard { return e.b }
 
-type testHost struct{ ext map[component.ID]component.Component }
+type testHost struct {
+	ext map[component.ID]component.Component
+}
 
 func (h testHost) GetExtensions() map[component.ID]component.Component { return h.ext }
 

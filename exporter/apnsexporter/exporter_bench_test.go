@@ -28,8 +28,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
 	"golang.org/x/net/http2"
 
+	"github.com/latencywatch/latencywatch/exporter/apnsexporter/internal/apnsclient"
 	"github.com/latencywatch/latencywatch/exporter/apnsexporter/internal/metadata"
 	"github.com/latencywatch/latencywatch/internal/apnstest"
 	"github.com/latencywatch/latencywatch/internal/watchstate"
@@ -54,6 +56,14 @@ func newBenchRig(b *testing.B) *benchRig {
 		b.Fatal(err)
 	}
 	b.Cleanup(srv.Close)
+	return newBenchRigOn(b, srv, 1)
+}
+
+// newBenchRigOn prepares an exporter config and a board with devices
+// registered devices against srv.
+func newBenchRigOn(b *testing.B, srv *apnstest.Server, devices int) *benchRig {
+	b.Helper()
+	var err error
 	dir := b.TempDir()
 	r := &benchRig{srv: srv, keyFile: filepath.Join(dir, "AuthKey.p8"), caFile: filepath.Join(dir, "ca.pem")}
 	if err := os.WriteFile(r.keyFile, srv.AuthKeyPEM(), 0o600); err != nil {
@@ -77,11 +87,13 @@ func newBenchRig(b *testing.B) *benchRig {
 	r.cfg = cfg
 	r.board = watchstate.NewBoard(watchstate.Options{MaxAlerts: 1 << 22, MaxStatusEntries: 1 << 22})
 	r.host = testHost{ext: map[component.ID]component.Component{watchID: boardExt{b: r.board}}}
-	_, _, err = r.board.RegisterDevice(context.Background(), watchstate.Device{
-		Token: apnstest.Token(1), Environment: watchstate.EnvironmentProduction, Topic: topic, User: "bench",
-	})
-	if err != nil {
-		b.Fatal(err)
+	for i := 1; i <= devices; i++ {
+		_, _, err = r.board.RegisterDevice(context.Background(), watchstate.Device{
+			Token: apnstest.Token(i), Environment: watchstate.EnvironmentProduction, Topic: topic, User: "bench",
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 	return r
 }
@@ -96,14 +108,18 @@ func (r *benchRig) waitCount(b *testing.B, n int) {
 	}
 }
 
-// BenchmarkPushThroughput compares pushes/s through the whole exporter
-// (flagged point -> policy -> payload -> dispatcher -> apns2) with raw apns2
-// pushing a ready payload, against the same local APNs server. Each loop
-// iteration is one round of pushesPerRound raw pushes followed by as many
-// exporter pushes, so both sides see the same (shared, noisy) machine; the
-// reported rates are totals over all rounds.
-// Every exporter point is a new series in its own group, so every point is
-// one push (and the policy state grows by one alert and one group per push).
+// BenchmarkPushThroughput compares pushes/s through the exporter with raw
+// apns2 pushing a ready payload, against the same local APNs server. Each loop
+// iteration is one round of pushesPerRound raw pushes (benchConcurrency
+// goroutines) followed by as many exporter pushes, so both sides see the same
+// (shared, noisy) machine; the reported rates are totals over all rounds.
+//
+//   - devices=1: every point is a new series in its own group (the policy
+//     state grows by one alert and group per point) notified to one device:
+//     one push per point, the worst case for the exporter;
+//   - devices=4: the same, notified to a team of 4 devices;
+//   - dispatcher_only: ready payloads through the exporter's sending layer
+//     (queue, per-device limit, classifier, retries), without the policy.
 func BenchmarkPushThroughput(b *testing.B) {
 	r := newBenchRig(b)
 	payload, err := watchstate.NewPushPayload(watchstate.Alert{
@@ -123,25 +139,68 @@ func BenchmarkPushThroughput(b *testing.B) {
 	pool.AppendCertsFromPEM(r.srv.CAPEM())
 	raw.HTTPClient = &http.Client{Transport: &http2.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	raw.Host = r.srv.URL
-
-	const pushesPerRound = 500
-	exp := startBenchExporter(b, r)
-	md := metrics(point{service: "svc", region: "eu-west-1", route: "/pay", flagged: true, score: 0.97, value: 1.4, expected: 0.1})
-	svc := md.ResourceMetrics().At(0).Resource().Attributes()
-	series := 0
-	consume := func() {
-		svc.PutStr("service.name", "svc-"+strconv.Itoa(series))
-		series++
-		if err := exp.ConsumeMetrics(context.Background(), md); err != nil {
-			b.Fatal(err)
+	rawPush := func() error {
+		res, err := raw.Push(&apns2.Notification{
+			DeviceToken: apnstest.Token(1), Topic: topic, Payload: payload, CollapseID: "abcdef0123456789",
+			Priority: 10, Expiration: time.Now().Add(time.Hour), PushType: apns2.PushTypeAlert,
+		})
+		if err == nil && res.StatusCode != 200 {
+			err = fmt.Errorf("raw push: %d %s", res.StatusCode, res.Reason)
 		}
+		return err
 	}
 
+	for _, devices := range []int{1, 4} {
+		b.Run(fmt.Sprintf("devices=%d", devices), func(b *testing.B) {
+			rig := newBenchRigOn(b, r.srv, devices)
+			exp := startBenchExporter(b, rig)
+			md := metrics(point{service: "svc", region: "eu-west-1", route: "/pay", flagged: true, score: 0.97, value: 1.4, expected: 0.1})
+			svc := md.ResourceMetrics().At(0).Resource().Attributes()
+			series := 0
+			throughputRounds(b, r.srv, rawPush, func(pushes int) int {
+				for range pushes / devices {
+					svc.PutStr("service.name", "svc-"+strconv.Itoa(series))
+					series++
+					if err := exp.ConsumeMetrics(context.Background(), md); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return pushes / devices * devices
+			})
+		})
+	}
+	b.Run("dispatcher_only", func(b *testing.B) {
+		c, err := newClient(r.cfg.APNs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tel, err := metadata.NewTelemetryBuilder(exportertest.NewNopSettings(metadata.Type).TelemetrySettings)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := newDispatcher(c, r.cfg.APNs, tel, zap.NewNop(), func(string) {})
+		b.Cleanup(func() { d.stop(context.Background()) })
+		throughputRounds(b, r.srv, rawPush, func(pushes int) int {
+			for range pushes {
+				d.enqueue(pushJob{decided: time.Now(), n: apnsclient.Notification{
+					Environment: apnsclient.Production, DeviceToken: apnstest.Token(1), Topic: topic, CollapseID: "abcdef0123456789",
+					Priority: 10, Expiration: time.Now().Add(time.Hour), Payload: payload,
+				}})
+			}
+			return pushes
+		})
+	})
+}
+
+// throughputRounds runs the interleaved rounds: raw pushes, then produce
+// (which starts the exporter side's pushes and returns how many), waiting
+// until the server has answered all of them.
+func throughputRounds(b *testing.B, srv *apnstest.Server, rawPush func() error, produce func(pushes int) int) {
+	const pushesPerRound = 500
 	var rawTime, expTime time.Duration
 	rawPushes, expPushes := 0, 0
 	b.ReportAllocs()
 	for b.Loop() {
-		// raw apns2: benchConcurrency goroutines share the round's pushes.
 		start := time.Now()
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -150,12 +209,8 @@ func BenchmarkPushThroughput(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for next.Add(1) <= pushesPerRound {
-					res, err := raw.Push(&apns2.Notification{
-						DeviceToken: apnstest.Token(1), Topic: topic, Payload: payload, CollapseID: "abcdef0123456789",
-						Priority: 10, Expiration: time.Now().Add(time.Hour), PushType: apns2.PushTypeAlert,
-					})
-					if err != nil || res.StatusCode != 200 {
-						b.Errorf("raw push: %v %+v", err, res)
+					if err := rawPush(); err != nil {
+						b.Error(err)
 						return
 					}
 				}
@@ -165,14 +220,18 @@ func BenchmarkPushThroughput(b *testing.B) {
 		rawTime += time.Since(start)
 		rawPushes += pushesPerRound
 
-		base := r.srv.Count()
+		base := srv.Count()
 		start = time.Now()
-		for range pushesPerRound {
-			consume()
+		n := produce(pushesPerRound)
+		deadline := time.Now().Add(2 * time.Minute)
+		for srv.Count() < base+n {
+			if time.Now().After(deadline) {
+				b.Fatalf("APNs saw %d of %d pushes", srv.Count()-base, n)
+			}
+			time.Sleep(200 * time.Microsecond)
 		}
-		r.waitCount(b, base+pushesPerRound)
 		expTime += time.Since(start)
-		expPushes += pushesPerRound
+		expPushes += n
 	}
 	rawRate := float64(rawPushes) / rawTime.Seconds()
 	expRate := float64(expPushes) / expTime.Seconds()
@@ -250,4 +309,45 @@ func BenchmarkOTLPToAPNsLatency(b *testing.B) {
 	b.ReportMetric(q(0.5), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// nopSender accepts every push without I/O.
+type nopSender struct{ n atomic.Int64 }
+
+func (s *nopSender) Send(context.Context, apnsclient.Notification) apnsclient.Verdict {
+	s.n.Add(1)
+	return apnsclient.Verdict{Kind: apnsclient.Sent}
+}
+func (*nopSender) CloseIdleConnections() {}
+
+// BenchmarkConsumeNewIncident is the exporter's own CPU per push: a flagged
+// point of a new series (group_wait 0) through observe, policy, board and
+// payload to an APNs sender that does no I/O.
+func BenchmarkConsumeNewIncident(b *testing.B) {
+	r := newBenchRig(b)
+	exp, err := newAPNsExporter(r.cfg, exportertest.NewNopSettings(metadata.Type))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &nopSender{}
+	exp.newSender = func() (sender, error) { return s, nil }
+	if err := exp.start(context.Background(), r.host); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = exp.shutdown(context.Background()) })
+	md := metrics(point{service: "svc", region: "eu-west-1", route: "/pay", flagged: true, score: 0.97, value: 1.4, expected: 0.1})
+	svc := md.ResourceMetrics().At(0).Resource().Attributes()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		svc.PutStr("service.name", "svc-"+strconv.Itoa(i))
+		i++
+		if err := exp.consumeMetrics(context.Background(), md); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	for s.n.Load() < int64(i) {
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -57,6 +58,10 @@ type apnsExporter struct {
 	disp    *dispatcher
 
 	evalMu sync.Mutex // serialises policy evaluation and what follows it
+	// dirty is set when the durable state changed since the last save; the
+	// loop saves at most once per evaluation_interval, off the push path
+	// (a snapshot is O(alerts) and file_storage syncs to disk).
+	dirty atomic.Bool
 
 	mu        sync.Mutex // protects forgotten and groupOf
 	forgotten map[string]bool
@@ -65,7 +70,6 @@ type apnsExporter struct {
 
 	stopOnce sync.Once
 	stop     chan struct{}
-	wake     chan struct{}
 	loopDone chan struct{}
 }
 
@@ -77,7 +81,7 @@ func newAPNsExporter(cfg *Config, set exporter.Settings) (*apnsExporter, error) 
 	e := &apnsExporter{
 		cfg: cfg, set: set, policyCfg: pc, engine: alertpolicy.New(pc), clock: time.Now,
 		receivers: map[string][]string{}, forgotten: map[string]bool{}, groupOf: map[string]string{},
-		stop: make(chan struct{}), wake: make(chan struct{}, 1),
+		stop: make(chan struct{}),
 	}
 	for _, r := range cfg.Receivers {
 		e.receivers[r.Name] = r.Teams
@@ -191,6 +195,14 @@ func (e *apnsExporter) load(ctx context.Context) error {
 	return nil
 }
 
+// saveIfDirty persists the state when it changed since the last save.
+func (e *apnsExporter) saveIfDirty(ctx context.Context) {
+	if e.storage == nil || !e.dirty.Swap(false) {
+		return
+	}
+	e.save(ctx)
+}
+
 func (e *apnsExporter) save(ctx context.Context) {
 	if e.storage == nil {
 		return
@@ -222,9 +234,7 @@ func (e *apnsExporter) shutdown(ctx context.Context) error {
 			e.disp.stop(ctx)
 		}
 		if e.storage != nil {
-			e.evalMu.Lock()
-			e.save(ctx)
-			e.evalMu.Unlock()
+			e.save(ctx) // the loop has stopped: no concurrent save
 			err = e.storage.Close(ctx)
 		}
 		if e.tel != nil {
@@ -234,7 +244,8 @@ func (e *apnsExporter) shutdown(ctx context.Context) error {
 	return err
 }
 
-// loop evaluates the policy every evaluation_interval, and at once when woken.
+// loop evaluates the policy and saves changed state every evaluation_interval
+// (a group_wait of 0 is evaluated in consumeMetrics, not here).
 func (e *apnsExporter) loop() {
 	defer close(e.loopDone)
 	t := time.NewTicker(e.cfg.EvaluationInterval)
@@ -244,9 +255,9 @@ func (e *apnsExporter) loop() {
 		case <-e.stop:
 			return
 		case <-t.C:
-		case <-e.wake:
 		}
 		e.evaluate(context.Background(), e.clock())
+		e.saveIfDirty(context.Background())
 	}
 }
 
@@ -324,7 +335,7 @@ func (e *apnsExporter) evaluate(ctx context.Context, now time.Time) {
 		e.mu.Unlock()
 	}
 	if len(res.Notifications) > 0 || len(res.Resolved) > 0 || len(res.Removed) > 0 {
-		e.save(ctx)
+		e.dirty.Store(true)
 	}
 }
 
@@ -464,9 +475,7 @@ func (e *apnsExporter) forget(token string) {
 		e.forgotten[token] = true
 	}
 	e.mu.Unlock()
-	if static && e.storage != nil {
-		e.evalMu.Lock()
-		e.save(context.Background())
-		e.evalMu.Unlock()
+	if static {
+		e.dirty.Store(true)
 	}
 }

@@ -2,6 +2,7 @@ package apnsexporter
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,4 +258,21 @@ func TestStartErrorsNameWhatIsWrong(t *testing.T) {
 type boardlessExt struct {
 	component.StartFunc
 	component.ShutdownFunc
+}
+
+func TestStateIsSavedByTheLoopWithoutShutdown(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.EvaluationInterval = 10 * time.Millisecond })
+	e.start()
+	e.register(1)
+	client, err := e.storage.GetClient(context.Background(), component.KindExporter, component.NewID(metadata.Type), "alerts")
+	require.NoError(t, err)
+	data, err := client.Get(context.Background(), stateKey)
+	require.NoError(t, err)
+	require.Nil(t, data, "nothing to save before an alert")
+	e.at(0, point{service: "checkout", region: "eu", route: "/pay", flagged: true, score: 0.8, value: 1})
+	e.waitPushes(1)
+	require.Eventually(t, func() bool {
+		data, _ := client.Get(context.Background(), stateKey)
+		return strings.Contains(string(data), `"notified"`)
+	}, 2*time.Second, 10*time.Millisecond)
 }

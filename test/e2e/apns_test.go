@@ -25,7 +25,7 @@ import (
 // apnsRig is the built collector on config/gateway-apns-e2e.yaml, pointed at
 // an in-test APNs server that behaves like Apple's.
 type apnsRig struct {
-	t        *testing.T
+	tb       testing.TB
 	srv      *apnstest.Server
 	col      *collector
 	otlpURL  string
@@ -36,28 +36,45 @@ type apnsRig struct {
 
 func startAPNsRig(t *testing.T, timing map[string]string) *apnsRig {
 	t.Helper()
-	srv, err := apnstest.NewServer(apnstest.Options{DoNotRecord: timing["record"] == "no"})
-	if err != nil {
-		t.Fatal(err)
+	r, raw, vars, health := prepareAPNsRig(t, timing)
+	for k, v := range vars {
+		t.Setenv(k, v)
 	}
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
+	r.col = launchCollector(t, raw)
+	r.col.waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/", health), 60*time.Second)
+	return r
+}
+
+// prepareAPNsRig starts the APNs server and returns the rig (without the
+// collector), the config text, the environment it needs and the health port.
+func prepareAPNsRig(tb testing.TB, timing map[string]string) (*apnsRig, string, map[string]string, int) {
+	tb.Helper()
+	srv, err := apnstest.NewServer(apnstest.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(srv.Close)
+	dir := tb.TempDir()
 	keyFile, caFile, storage := filepath.Join(dir, "AuthKey.p8"), filepath.Join(dir, "ca.pem"), filepath.Join(dir, "state")
 	for p, data := range map[string][]byte{keyFile: srv.AuthKeyPEM(), caFile: srv.CAPEM()} {
 		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	if err := os.MkdirAll(storage, 0o700); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "config", "gateway-apns-e2e.yaml"))
+	root := os.Getenv("LW_REPO")
+	if root == "" {
+		root = "../.."
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "config", "gateway-apns-e2e.yaml"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	otlp, watch, health := freePort(t), freePort(t), freePort(t)
+	otlp, watch, health := freePort(tb), freePort(tb), freePort(tb)
 	r := &apnsRig{
-		t: t, srv: srv, token: "e2e-apns-token-7c1d", http: &http.Client{Timeout: 10 * time.Second},
+		tb: tb, srv: srv, token: "e2e-apns-token-7c1d", http: &http.Client{Timeout: 10 * time.Second},
 		otlpURL: fmt.Sprintf("http://127.0.0.1:%d/v1/metrics", otlp), watchURL: fmt.Sprintf("http://127.0.0.1:%d", watch),
 	}
 	vars := map[string]string{
@@ -72,17 +89,12 @@ func startAPNsRig(t *testing.T, timing map[string]string) *apnsRig {
 	for k, v := range timing {
 		vars[k] = v
 	}
-	for k, v := range vars {
-		t.Setenv(k, v)
-	}
-	r.col = launchCollector(t, string(raw))
-	r.col.waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/", health), 60*time.Second)
-	return r
+	return r, string(raw), vars, health
 }
 
 // call is a watch_api request with the bearer token.
 func (r *apnsRig) call(method, path string, body any, want int, into any) {
-	r.t.Helper()
+	r.tb.Helper()
 	var rd *bytes.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -95,17 +107,17 @@ func (r *apnsRig) call(method, path string, body any, want int, into any) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := r.http.Do(req)
 	if err != nil {
-		r.t.Fatalf("%s %s: %v", method, path, err)
+		r.tb.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != want {
 		var msg bytes.Buffer
 		_, _ = msg.ReadFrom(resp.Body)
-		r.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, msg.String())
+		r.tb.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, msg.String())
 	}
 	if into != nil {
 		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
-			r.t.Fatalf("%s %s: decoding: %v", method, path, err)
+			r.tb.Fatalf("%s %s: decoding: %v", method, path, err)
 		}
 	}
 }
@@ -148,18 +160,18 @@ func apnsMetrics(ss ...series) pmetric.Metrics {
 }
 
 func (r *apnsRig) send(ss ...series) {
-	r.t.Helper()
+	r.tb.Helper()
 	body, err := pmetricotlp.NewExportRequestFromMetrics(apnsMetrics(ss...)).MarshalProto()
 	if err != nil {
-		r.t.Fatal(err)
+		r.tb.Fatal(err)
 	}
 	resp, err := r.http.Post(r.otlpURL, "application/x-protobuf", bytes.NewReader(body))
 	if err != nil {
-		r.t.Fatalf("OTLP export: %v", err)
+		r.tb.Fatalf("OTLP export: %v", err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		r.t.Fatalf("OTLP export: %d", resp.StatusCode)
+		r.tb.Fatalf("OTLP export: %d", resp.StatusCode)
 	}
 }
 

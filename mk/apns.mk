@@ -20,7 +20,7 @@ bench-apns: build
 	@# Throughput: each iteration is a round of 500 raw apns2 pushes then 500 exporter pushes.
 	$(GO) test -run '^$$' -bench 'BenchmarkPushThroughput' -benchtime 20x -count 5 \
 	  ./exporter/apnsexporter/ | tee $(LW_CACHE)/bench-apns.txt
-	$(GO) test -run '^$$' -bench 'BenchmarkOTLPToAPNsLatency' -benchtime 3000x -count 5 \
+	$(GO) test -run '^$$' -bench 'BenchmarkOTLPToAPNsLatency|BenchmarkConsumeNewIncident' -benchtime 3000x -count 5 \
 	  ./exporter/apnsexporter/ | tee -a $(LW_CACHE)/bench-apns.txt
 	$(GO) test -tags integration -run '^$$' -bench 'BenchmarkE2EAPNsLatency' -benchtime 2000x -count 5 \
 	  ./test/e2e/ | tee -a $(LW_CACHE)/bench-apns.txt

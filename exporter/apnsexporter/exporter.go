@@ -189,7 +189,7 @@ func (e *apnsExporter) load(ctx context.Context) error {
 	e.mu.Unlock()
 	if e.board != nil {
 		for _, a := range e.engine.Alerts() {
-			_, _ = e.board.UpsertAlert(ctx, e.boardAlert(a))
+			e.boardErr(e.board.UpsertAlert(ctx, e.boardAlert(a)))
 		}
 	}
 	return nil
@@ -291,13 +291,22 @@ func (e *apnsExporter) publish(ctx context.Context, o alertpolicy.Observation, r
 	if service == "" {
 		service = o.Labels[labelMetric]
 	}
-	_, _ = e.board.UpsertStatus(ctx, watchstate.StatusEntry{
+	_, err := e.board.UpsertStatus(ctx, watchstate.StatusEntry{
 		Series: o.Series, Service: service, Labels: o.Labels, Value: o.Value, Expected: o.Expected,
 		Score: clamp01(o.Score), State: state, Since: now, Updated: now,
 	})
+	e.boardErr(nil, err)
 	// A due alert is published by evaluate, with its group key, right after.
 	if r.OK && !r.Due && !r.Alert.Resolved() {
-		_, _ = e.board.UpsertAlert(ctx, e.boardAlert(r.Alert))
+		e.boardErr(e.board.UpsertAlert(ctx, e.boardAlert(r.Alert)))
+	}
+}
+
+// boardErr counts what the board refused (too many labels or entries, a label
+// value longer than the board allows, …); pushes do not depend on the board.
+func (e *apnsExporter) boardErr(_ any, err error) {
+	if err != nil {
+		e.tel.ApnsExporterBoardErrors.Add(context.Background(), 1)
 	}
 }
 
@@ -310,7 +319,7 @@ func (e *apnsExporter) evaluate(ctx context.Context, now time.Time) {
 	res := e.engine.Flush(now)
 	if e.board != nil {
 		for _, a := range res.Resolved {
-			_, _ = e.board.UpsertAlert(ctx, e.boardAlert(a))
+			e.boardErr(e.board.UpsertAlert(ctx, e.boardAlert(a)))
 		}
 	}
 	for i := range res.Notifications {
@@ -322,7 +331,7 @@ func (e *apnsExporter) evaluate(ctx context.Context, now time.Time) {
 		e.mu.Unlock()
 		if e.board != nil {
 			for _, a := range n.Firing {
-				_, _ = e.board.UpsertAlert(ctx, e.boardAlert(a))
+				e.boardErr(e.board.UpsertAlert(ctx, e.boardAlert(a)))
 			}
 		}
 		e.notify(n, now)

@@ -276,3 +276,21 @@ func TestStateIsSavedByTheLoopWithoutShutdown(t *testing.T) {
 		return strings.Contains(string(data), `"notified"`)
 	}, 2*time.Second, 10*time.Millisecond)
 }
+
+func TestHugeLabelsStillGiveAValidPayload(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.APNs.AllowCritical = true })
+	e.start()
+	e.register(1)
+	long := "/" + strings.Repeat("very-long-route-segment/", 400) // ~9.6 KB
+	e.at(0, point{service: "checkout", region: "eu-west-1", route: long, flagged: true, score: 0.99, value: 1})
+	reqs := e.waitPushes(1)
+	require.Equal(t, 200, reqs[0].Status, "APNs refused the push: %s", reqs[0].Reason)
+	require.LessOrEqual(t, len(reqs[0].Payload), watchstate.MaxPushPayload)
+	p := decode(t, reqs[0])
+	assert.Equal(t, watchstate.InterruptionCritical, p.APS.InterruptionLevel, "allow_critical")
+	assert.Equal(t, map[string]any{"critical": float64(1), "name": "default", "volume": float64(1)}, p.APS.Sound)
+	assert.LessOrEqual(t, len(p.LW.Series), watchstate.MaxTextLen)
+	// The label value is over the board's 256-byte limit: the push went out,
+	// the board refused the alert and the status entry.
+	assert.Empty(t, e.board.ListAlerts(watchstate.AlertFilter{}))
+}

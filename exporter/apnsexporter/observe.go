@@ -3,11 +3,13 @@ package apnsexporter
 import (
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/latencywatch/latencywatch/exporter/apnsexporter/internal/alertpolicy"
+	"github.com/latencywatch/latencywatch/internal/watchstate"
 )
 
 // Attributes written by tf_anomaly (see its README).
@@ -158,5 +160,21 @@ func seriesName(labels map[string]string, attrs pcommon.Map, metric string) stri
 			parts = append(parts, v)
 		}
 	}
-	return strings.Join(parts, " ")
+	return truncate(strings.Join(parts, " "), maxSeriesBytes)
+}
+
+// maxSeriesBytes keeps series names within what the watch_api board accepts
+// (watchstate.MaxTextLen bytes, "…" included).
+const maxSeriesBytes = watchstate.MaxTextLen - 8
+
+// truncate cuts s to at most n bytes at a rune boundary, marking the cut with "…".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -32,6 +32,8 @@ type apnsRig struct {
 	watchURL string
 	token    string
 	http     *http.Client
+	config   string
+	health   int
 }
 
 func startAPNsRig(t *testing.T, timing map[string]string) *apnsRig {
@@ -40,9 +42,18 @@ func startAPNsRig(t *testing.T, timing map[string]string) *apnsRig {
 	for k, v := range vars {
 		t.Setenv(k, v)
 	}
+	r.config, r.health = raw, health
 	r.col = launchCollector(t, raw)
 	r.col.waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/", health), 60*time.Second)
 	return r
+}
+
+// restart stops the collector and starts it again on the same config, ports and storage.
+func (r *apnsRig) restart(t *testing.T) {
+	t.Helper()
+	r.col.stop(t)
+	r.col = launchCollector(t, r.config)
+	r.col.waitReady(t, fmt.Sprintf("http://127.0.0.1:%d/", r.health), 60*time.Second)
 }
 
 // prepareAPNsRig starts the APNs server and returns the rig (without the
@@ -397,5 +408,38 @@ func TestE2EAPNs(t *testing.T) {
 	}
 	if strings.Contains(r.col.out.String(), string(r.srv.AuthKeyPEM()[40:80])) {
 		t.Error("the collector's output contains key material")
+	}
+}
+
+// TestE2EAPNsRestart: the alert state survives a restart through file_storage:
+// an incident notified before the restart is not pushed again after it
+// (repeat_interval 1h), the registered device is still there, and new
+// incidents are pushed.
+func TestE2EAPNsRestart(t *testing.T) {
+	r := startAPNsRig(t, map[string]string{"LW_APNS_E2E_REPEAT_INTERVAL": "1h", "LW_APNS_E2E_RESOLVE_TIMEOUT": "1h"})
+	ok := apnstest.Token(1)
+	r.register(ok)
+	incident := series{"checkout", "eu-west-1", "/pay", true, 0.97}
+	stop := r.keepSending(incident)
+	if _, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return countFor(q, "checkout", ok) >= 1 }); !done {
+		t.Fatal("no push before the restart")
+	}
+	stop()
+	r.restart(t)
+	stop = r.keepSending(incident, series{"inventory", "eu-west-1", "/stock", true, 0.97})
+	defer stop()
+	if _, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return countFor(q, "inventory", ok) >= 1 }); !done {
+		t.Fatal("no push for a new incident after the restart")
+	}
+	time.Sleep(2500 * time.Millisecond) // more than two group_intervals
+	if n := countFor(r.srv.Requests(), "checkout", ok); n != 1 {
+		t.Fatalf("checkout pushed %d times across the restart, want 1", n)
+	}
+	var list struct {
+		Alerts []watchstate.Alert `json:"alerts"`
+	}
+	r.call("GET", "/v1/alerts?state=firing", nil, http.StatusOK, &list)
+	if len(list.Alerts) != 2 {
+		t.Fatalf("firing alerts on the board after the restart: %+v", list.Alerts)
 	}
 }

@@ -22,6 +22,7 @@ type TelemetryBuilder struct {
 	ApnsExporterPushesDropped    metric.Int64Counter
 	ApnsExporterDevicesForgotten metric.Int64Counter
 	ApnsExporterPushLatency      metric.Float64Histogram
+	ApnsExporterBoardErrors      metric.Int64Counter
 }
 
 // Shutdown releases the builder (it has no asynchronous instruments).
@@ -60,6 +61,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		metric.WithDescription("Time from the policy's decision to APNs' answer, retries included. [Alpha]"),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+	)
+	errs = errors.Join(errs, err)
+	builder.ApnsExporterBoardErrors, err = builder.meter.Int64Counter(
+		"otelcol_apns_exporter_board_errors",
+		metric.WithDescription("Alerts and status entries the watch_api board refused (limits, label sizes). [Alpha]"),
+		metric.WithUnit("{update}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -111,8 +111,10 @@ func (r *benchRig) waitCount(b *testing.B, n int) {
 // BenchmarkPushThroughput compares pushes/s through the exporter with raw
 // apns2 pushing a ready payload, against the same local APNs server. Each loop
 // iteration is one round of pushesPerRound raw pushes (benchConcurrency
-// goroutines) followed by as many exporter pushes, so both sides see the same
-// (shared, noisy) machine; the reported rates are totals over all rounds.
+// goroutines) followed by as many exporter pushes (points from
+// benchConcurrency goroutines, like concurrent OTLP requests), so both sides
+// see the same (shared, noisy) machine; the reported rates are totals over
+// all rounds.
 //
 //   - devices=1: every point is a new series in its own group (the policy
 //     state grows by one alert and group per point) notified to one device:
@@ -122,10 +124,17 @@ func (r *benchRig) waitCount(b *testing.B, n int) {
 //     (queue, per-device limit, classifier, retries), without the policy.
 func BenchmarkPushThroughput(b *testing.B) {
 	r := newBenchRig(b)
+	// The raw side pushes the payload the exporter builds for one of its
+	// points (same shape and size: the server parses every body).
+	labels := map[string]string{
+		"service.name": "svc-1234", "cloud.region": "eu-west-1", "http.route": "/pay",
+		"metric.name": "http.server.request.duration.p99",
+	}
 	payload, err := watchstate.NewPushPayload(watchstate.Alert{
-		ID: "0123456789abcdef", GroupKey: `/:{service.name="checkout"}`, Series: "checkout p99 eu-west-1 /pay",
-		State: watchstate.AlertFiring, Severity: watchstate.SeverityCritical, Value: 1.4, Expected: 0.1, Score: 0.97,
-		Since: time.Now(), Labels: map[string]string{"cloud.region": "eu-west-1"},
+		ID: watchstate.Fingerprint(labels), Labels: labels, Series: "svc-1234 http.server.request.duration.p99 eu-west-1 /pay",
+		GroupKey: `/:{cloud.region="eu-west-1",http.route="/pay",metric.name="http.server.request.duration.p99",service.name="svc-1234"}`,
+		State:    watchstate.AlertFiring, Severity: watchstate.SeverityCritical, Value: 1.4, Expected: 0.1, Score: 0.97,
+		Since: time.Now(),
 	}, false).Encode(0)
 	if err != nil {
 		b.Fatal(err)
@@ -154,18 +163,30 @@ func BenchmarkPushThroughput(b *testing.B) {
 		b.Run(fmt.Sprintf("devices=%d", devices), func(b *testing.B) {
 			rig := newBenchRigOn(b, r.srv, devices)
 			exp := startBenchExporter(b, rig)
-			md := metrics(point{service: "svc", region: "eu-west-1", route: "/pay", flagged: true, score: 0.97, value: 1.4, expected: 0.1})
-			svc := md.ResourceMetrics().At(0).Resource().Attributes()
-			series := 0
+			// benchConcurrency producers, like as many concurrent OTLP requests
+			// (the raw side has as many concurrent callers).
+			var series atomic.Int64
 			throughputRounds(b, r.srv, rawPush, func(pushes int) int {
-				for range pushes / devices {
-					svc.PutStr("service.name", "svc-"+strconv.Itoa(series))
-					series++
-					if err := exp.ConsumeMetrics(context.Background(), md); err != nil {
-						b.Fatal(err)
-					}
+				points := int64(pushes / devices)
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range benchConcurrency {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						md := metrics(point{service: "svc", region: "eu-west-1", route: "/pay", flagged: true, score: 0.97, value: 1.4, expected: 0.1})
+						svc := md.ResourceMetrics().At(0).Resource().Attributes()
+						for next.Add(1) <= points {
+							svc.PutStr("service.name", "svc-"+strconv.FormatInt(series.Add(1), 10))
+							if err := exp.ConsumeMetrics(context.Background(), md); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
 				}
-				return pushes / devices * devices
+				wg.Wait()
+				return int(points) * devices
 			})
 		})
 	}

@@ -2,7 +2,9 @@ package apnsexporter
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -293,4 +295,29 @@ func TestHugeLabelsStillGiveAValidPayload(t *testing.T) {
 	// The label value is over the board's 256-byte limit: the push went out,
 	// the board refused the alert and the status entry.
 	assert.Empty(t, e.board.ListAlerts(watchstate.AlertFilter{}))
+}
+
+func TestConcurrentConsumersPushEachIncidentOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	e.start()
+	e.register(1)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				md := metrics(point{service: fmt.Sprintf("svc-%d-%d", g, i), region: "eu", route: "/pay", flagged: true, score: 0.8, value: 1})
+				assert.NoError(t, e.exp.consumeMetrics(context.Background(), md))
+			}
+		}()
+	}
+	wg.Wait()
+	reqs := e.waitPushes(200)
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		k := decode(t, r).LW.GroupKey
+		assert.False(t, seen[k], "group %s pushed twice", k)
+		seen[k] = true
+	}
 }

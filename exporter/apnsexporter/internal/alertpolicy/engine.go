@@ -131,7 +131,7 @@ func (e *Engine) place(a *Alert, now time.Time) {
 		key := groupKey(r, gl)
 		g := e.groups[key]
 		if g == nil {
-			g = newAlertGroup(r, gl, now)
+			g = newAlertGroup(key, r, gl, now)
 			e.groups[key] = g
 			e.queue.schedule(g)
 		}

@@ -21,9 +21,9 @@ type alertGroup struct {
 	log     notifyLog
 }
 
-func newAlertGroup(r *Route, labels map[string]string, now time.Time) *alertGroup {
+func newAlertGroup(key string, r *Route, labels map[string]string, now time.Time) *alertGroup {
 	return &alertGroup{
-		key: groupKey(r, labels), route: r, labels: labels, alerts: map[string]*Alert{},
+		key: key, route: r, labels: labels, alerts: make(map[string]*Alert, 1),
 		nextFlush: now.Add(r.wait),
 	}
 }

@@ -170,24 +170,27 @@ func (r *Route) groupLabels(labels map[string]string) map[string]string {
 
 // groupKey is Alertmanager's "{route}:{label="value",…}" with sorted labels.
 func groupKey(r *Route, gl map[string]string) string {
-	keys := make([]string, 0, len(gl))
-	for k := range gl {
+	var keysBuf [8]string
+	keys := keysBuf[:0]
+	size := len(r.key) + 3
+	for k, v := range gl {
 		keys = append(keys, k)
+		size += len(k) + len(v) + 4
 	}
 	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(r.key)
-	b.WriteString(":{")
+	b := make([]byte, 0, size+8)
+	b = append(b, r.key...)
+	b = append(b, ":{"...)
 	for i, k := range keys {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(k)
-		b.WriteString("=")
-		b.WriteString(strconv.Quote(gl[k]))
+		b = append(b, k...)
+		b = append(b, '=')
+		b = strconv.AppendQuote(b, gl[k])
 	}
-	b.WriteString("}")
-	return b.String()
+	b = append(b, '}')
+	return string(b)
 }
 
 // ParseMatcher parses Alertmanager's matcher text: name=value, name!=value,

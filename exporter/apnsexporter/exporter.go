@@ -410,6 +410,9 @@ func collapseID(groupKey string) string {
 
 // notify turns one group notification into one push per device.
 func (e *apnsExporter) notify(n *alertpolicy.Notification, now time.Time) {
+	if len(n.Firing)+len(n.Resolved) == 0 {
+		return // the policy never decides so; never index an empty notification
+	}
 	e.tel.ApnsExporterNotifications.Add(context.Background(), 1)
 	lead := e.boardAlert(n.Lead())
 	lead.GroupKey = n.GroupKey

@@ -79,7 +79,7 @@ func BenchmarkE2EAPNsLatency(b *testing.B) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// Warm up the connections (OTLP and APNs) outside the measurement.
-	r.send(series{"warmup", "eu-west-1", "/w", true, 0.99})
+	r.send(apnsSeries{"warmup", "eu-west-1", "/w", true, 0.99})
 	if _, ok := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return len(q) >= 1 }); !ok {
 		b.Fatalf("no warm-up push:\n%s", out.String())
 	}
@@ -91,7 +91,7 @@ func BenchmarkE2EAPNsLatency(b *testing.B) {
 		i++
 		want := r.srv.Count() + 1
 		sent[svc] = time.Now()
-		r.send(series{svc, "eu-west-1", "/pay", true, 0.99})
+		r.send(apnsSeries{svc, "eu-west-1", "/pay", true, 0.99})
 		limit := time.Now().Add(10 * time.Second)
 		for r.srv.Count() < want {
 			if time.Now().After(limit) {

@@ -139,14 +139,14 @@ func (r *apnsRig) register(token string) {
 	}, http.StatusCreated, nil)
 }
 
-// series is one latency series of the incident generator.
-type series struct {
+// apnsSeries is one latency series of the incident generator.
+type apnsSeries struct {
 	service, region, route string
 	flagged                bool
 	score                  float64
 }
 
-func apnsMetrics(ss ...series) pmetric.Metrics {
+func apnsMetrics(ss ...apnsSeries) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	for _, s := range ss {
 		rm := md.ResourceMetrics().AppendEmpty()
@@ -170,7 +170,7 @@ func apnsMetrics(ss ...series) pmetric.Metrics {
 	return md
 }
 
-func (r *apnsRig) send(ss ...series) {
+func (r *apnsRig) send(ss ...apnsSeries) {
 	r.tb.Helper()
 	body, err := pmetricotlp.NewExportRequestFromMetrics(apnsMetrics(ss...)).MarshalProto()
 	if err != nil {
@@ -188,7 +188,7 @@ func (r *apnsRig) send(ss ...series) {
 
 // keepSending re-sends the series every 300ms (an incident keeps being
 // flagged) until the returned stop is called.
-func (r *apnsRig) keepSending(ss ...series) (stop func()) {
+func (r *apnsRig) keepSending(ss ...apnsSeries) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -210,8 +210,8 @@ func (r *apnsRig) keepSending(ss ...series) (stop func()) {
 	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }
 
-// pushes returns the accepted pushes whose group is the service's, per device.
-func pushesFor(reqs []apnstest.Request, service string) map[string][]watchstate.PushPayload {
+// apnsPushesFor returns the accepted pushes whose group is the service's, per device.
+func apnsPushesFor(reqs []apnstest.Request, service string) map[string][]watchstate.PushPayload {
 	out := map[string][]watchstate.PushPayload{}
 	for _, q := range reqs {
 		var p watchstate.PushPayload
@@ -225,8 +225,8 @@ func pushesFor(reqs []apnstest.Request, service string) map[string][]watchstate.
 	return out
 }
 
-func countFor(reqs []apnstest.Request, service, token string) int {
-	return len(pushesFor(reqs, service)[token])
+func apnsCountFor(reqs []apnstest.Request, service, token string) int {
+	return len(apnsPushesFor(reqs, service)[token])
 }
 
 // TestE2EAPNs drives the built collector through an incident's life:
@@ -240,18 +240,18 @@ func TestE2EAPNs(t *testing.T) {
 	r.register(gone)
 	r.srv.Unregister(gone)
 
-	checkout := []series{
+	checkout := []apnsSeries{
 		{"checkout", "eu-west-1", "/pay", true, 0.97},
 		{"checkout", "eu-west-1", "/cart", false, 0.1},
 		{"checkout", "eu-west-1", "/home", false, 0.2},
 	}
-	search := []series{{"search", "us-east-1", "/q", false, 0.1}, {"search", "us-east-1", "/suggest", false, 0.3}}
+	search := []apnsSeries{{"search", "us-east-1", "/q", false, 0.1}, {"search", "us-east-1", "/suggest", false, 0.3}}
 	stop := r.keepSending(append(checkout, search...)...)
 	defer stop()
 
 	t.Run("one push per group and device", func(t *testing.T) {
 		reqs, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool {
-			return countFor(q, "checkout", ok) >= 1 && countFor(q, "checkout", static) >= 1
+			return apnsCountFor(q, "checkout", ok) >= 1 && apnsCountFor(q, "checkout", static) >= 1
 		})
 		if !done {
 			t.Fatalf("no push for the checkout group: %d requests", len(reqs))
@@ -259,7 +259,7 @@ func TestE2EAPNs(t *testing.T) {
 		time.Sleep(1500 * time.Millisecond) // a group_interval later: still one (repeat_interval is 3s)
 		reqs = r.srv.Requests()
 		for _, tok := range []string{ok, static} {
-			ps := pushesFor(reqs, "checkout")[tok]
+			ps := apnsPushesFor(reqs, "checkout")[tok]
 			if len(ps) != 1 {
 				t.Fatalf("device %s got %d checkout pushes, want 1", tok[:8], len(ps))
 			}
@@ -270,7 +270,7 @@ func TestE2EAPNs(t *testing.T) {
 				t.Fatalf("push payload: %+v", p)
 			}
 		}
-		if n := len(pushesFor(reqs, "search")); n != 0 {
+		if n := len(apnsPushesFor(reqs, "search")); n != 0 {
 			t.Fatalf("the search group has no anomaly but %d devices got pushes", n)
 		}
 	})
@@ -309,7 +309,7 @@ func TestE2EAPNs(t *testing.T) {
 				break
 			}
 		}
-		reqs, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return countFor(q, "checkout", ok) >= 2 })
+		reqs, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return apnsCountFor(q, "checkout", ok) >= 2 })
 		if !done {
 			t.Fatalf("no repeat within 10s (repeat_interval 3s)")
 		}
@@ -326,7 +326,7 @@ func TestE2EAPNs(t *testing.T) {
 		if gap < 2900*time.Millisecond || gap > 5*time.Second {
 			t.Fatalf("repeat came %s after the first push; want 3s..4s (repeat_interval 3s on a 1s group_interval)", gap)
 		}
-		if p := pushesFor(reqs, "checkout")[ok][1]; !strings.HasPrefix(p.APS.Alert.Title, "Still firing") {
+		if p := apnsPushesFor(reqs, "checkout")[ok][1]; !strings.HasPrefix(p.APS.Alert.Title, "Still firing") {
 			t.Fatalf("repeat title %q", p.APS.Alert.Title)
 		}
 	})
@@ -346,33 +346,33 @@ func TestE2EAPNs(t *testing.T) {
 			t.Fatalf("the checkout alert is not on the board: %+v", list.Alerts)
 		}
 		r.call("POST", "/v1/alerts/"+alertID+"/ack", map[string]string{"by": "ana", "comment": "on it"}, http.StatusOK, nil)
-		before := countFor(r.srv.Requests(), "checkout", ok)
+		before := apnsCountFor(r.srv.Requests(), "checkout", ok)
 		time.Sleep(4500 * time.Millisecond) // longer than repeat_interval
-		if after := countFor(r.srv.Requests(), "checkout", ok); after > before+1 {
+		if after := apnsCountFor(r.srv.Requests(), "checkout", ok); after > before+1 {
 			// One repeat may already have been decided when the ack arrived.
 			t.Fatalf("%d checkout pushes after the acknowledgement", after-before)
 		}
-		before = countFor(r.srv.Requests(), "checkout", ok)
+		before = apnsCountFor(r.srv.Requests(), "checkout", ok)
 		time.Sleep(3500 * time.Millisecond)
-		if after := countFor(r.srv.Requests(), "checkout", ok); after != before {
+		if after := apnsCountFor(r.srv.Requests(), "checkout", ok); after != before {
 			t.Fatalf("%d repeats while acknowledged", after-before)
 		}
 	})
 
 	t.Run("resolved push arrives", func(t *testing.T) {
 		stop()
-		quiet := append([]series(nil), checkout...)
+		quiet := append([]apnsSeries(nil), checkout...)
 		quiet[0].flagged, quiet[0].score = false, 0.1
 		stopQuiet := r.keepSending(quiet...)
 		defer stopQuiet()
 		reqs, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool {
-			ps := pushesFor(q, "checkout")[ok]
+			ps := apnsPushesFor(q, "checkout")[ok]
 			return len(ps) > 0 && ps[len(ps)-1].LW.State == watchstate.AlertResolved
 		})
 		if !done {
 			t.Fatalf("no resolved push within 10s (resolve_timeout 2s): %d requests", len(reqs))
 		}
-		ps := pushesFor(reqs, "checkout")[ok]
+		ps := apnsPushesFor(reqs, "checkout")[ok]
 		last := ps[len(ps)-1]
 		if last.APS.Alert.Title != "Resolved" || last.LW.AlertID != alertID {
 			t.Fatalf("resolved push: %+v", last)
@@ -384,14 +384,14 @@ func TestE2EAPNs(t *testing.T) {
 			"matchers":         []map[string]string{{"name": "service.name", "op": "=", "value": "payments"}},
 			"duration_seconds": 3600, "created_by": "ana", "comment": "deploy",
 		}, http.StatusCreated, nil)
-		stopIncident := r.keepSending(series{"payments", "eu-west-1", "/charge", true, 0.99}, series{"inventory", "eu-west-1", "/stock", true, 0.99})
+		stopIncident := r.keepSending(apnsSeries{"payments", "eu-west-1", "/charge", true, 0.99}, apnsSeries{"inventory", "eu-west-1", "/stock", true, 0.99})
 		defer stopIncident()
 		// The unsilenced inventory incident proves the pipeline is live.
-		if _, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return countFor(q, "inventory", ok) >= 1 }); !done {
+		if _, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return apnsCountFor(q, "inventory", ok) >= 1 }); !done {
 			t.Fatal("no push for the unsilenced inventory incident")
 		}
 		time.Sleep(2 * time.Second)
-		if n := countFor(r.srv.Requests(), "payments", ok); n != 0 {
+		if n := apnsCountFor(r.srv.Requests(), "payments", ok); n != 0 {
 			t.Fatalf("%d pushes for the silenced payments incident", n)
 		}
 	})
@@ -419,20 +419,20 @@ func TestE2EAPNsRestart(t *testing.T) {
 	r := startAPNsRig(t, map[string]string{"LW_APNS_E2E_REPEAT_INTERVAL": "1h", "LW_APNS_E2E_RESOLVE_TIMEOUT": "1h"})
 	ok := apnstest.Token(1)
 	r.register(ok)
-	incident := series{"checkout", "eu-west-1", "/pay", true, 0.97}
+	incident := apnsSeries{"checkout", "eu-west-1", "/pay", true, 0.97}
 	stop := r.keepSending(incident)
-	if _, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return countFor(q, "checkout", ok) >= 1 }); !done {
+	if _, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return apnsCountFor(q, "checkout", ok) >= 1 }); !done {
 		t.Fatal("no push before the restart")
 	}
 	stop()
 	r.restart(t)
-	stop = r.keepSending(incident, series{"inventory", "eu-west-1", "/stock", true, 0.97})
+	stop = r.keepSending(incident, apnsSeries{"inventory", "eu-west-1", "/stock", true, 0.97})
 	defer stop()
-	if _, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return countFor(q, "inventory", ok) >= 1 }); !done {
+	if _, done := r.srv.WaitFor(10*time.Second, func(q []apnstest.Request) bool { return apnsCountFor(q, "inventory", ok) >= 1 }); !done {
 		t.Fatal("no push for a new incident after the restart")
 	}
 	time.Sleep(2500 * time.Millisecond) // more than two group_intervals
-	if n := countFor(r.srv.Requests(), "checkout", ok); n != 1 {
+	if n := apnsCountFor(r.srv.Requests(), "checkout", ok); n != 1 {
 		t.Fatalf("checkout pushed %d times across the restart, want 1", n)
 	}
 	var list struct {

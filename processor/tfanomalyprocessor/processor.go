@@ -85,7 +85,6 @@ type anomalyProcessor struct {
 	lastSweep    uint32
 	pend         []pendingPoint
 	feat         []float32 // model input rows of the pending points (the largest interpreter's input)
-	scratch      []float32
 	countScratch []uint64
 	counts       callCounts
 	// score gauge of the scope being flushed (score_metric.enabled)
@@ -112,7 +111,6 @@ func newAnomalyProcessor(set processor.Settings, cfg *Config) (*anomalyProcessor
 		now:       time.Now,
 		windows:   newSeriesWindows(cfg.WindowSize),
 		hists:     map[uint64]*histogramPrev{},
-		scratch:   make([]float32, cfg.WindowSize),
 	}
 	p.epoch = p.now()
 	for r := skipNone + 1; r < numSkipReasons; r++ {
@@ -312,7 +310,7 @@ func (p *anomalyProcessor) observe(key uint64, ts pcommon.Timestamp, v float64, 
 	if int(st.count) < p.cfg.MinPoints {
 		return
 	}
-	median, scale := p.windows.robustStats(slot, p.scratch)
+	median, scale := p.windows.robustStats(slot)
 	i := len(p.pend)
 	p.pend = append(p.pend, pendingPoint{slot: slot, ts: ts, attrs: attrs, scope: sm, metricName: name, logv: logv, median: median, scale: scale})
 	if p.model != nil {

@@ -37,14 +37,25 @@ const (
 	flagFlagged             // trigger satisfied, not yet recovered
 )
 
-// seriesWindows holds every tracked series: states and value rings live in two
-// flat slabs indexed by slot, so a million series are two allocations plus
-// the index, not a million small objects for the GC to trace.
+// seriesWindows holds every tracked series: states and windows live in flat
+// slabs indexed by slot, so a million series are a few allocations plus the
+// index, not a million small objects for the GC to trace.
+//
+// A window is kept sorted by value rather than in arrival order: sorted[i]
+// is its i-th smallest log value and age[i] the ring position (arrival order,
+// as in a ring buffer with head and count) of that value. Pushing a point
+// removes the value at the head's ring position and inserts the new one
+// (two short moves), the robust statistics read the median directly and the
+// MAD with a k-step merge outward from it, and the model rows are written by
+// ring position. This replaces two quickselects over a copy of the window
+// per scored point and gives the same values.
 type seriesWindows struct {
 	w      int
 	index  map[uint64]uint32
 	states []seriesState
-	values []float32 // slot*w .. slot*w+w: log-seconds ring
+	sorted []float32 // slot*w .. slot*w+w: log-seconds, ascending (first count)
+	age8   []uint8   // ring positions when w <= 256 (one byte per value)
+	age16  []uint16  // ring positions when w > 256
 	free   []uint32
 	// timeCache holds the time channels of the last window built.
 	timeCache timeChannels
@@ -71,7 +82,12 @@ func (s *seriesWindows) get(key uint64, maxSeries int, now uint32) (uint32, bool
 	} else {
 		slot = uint32(len(s.states))
 		s.states = append(s.states, seriesState{})
-		s.values = append(s.values, make([]float32, s.w)...)
+		s.sorted = append(s.sorted, make([]float32, s.w)...)
+		if s.w <= 256 {
+			s.age8 = append(s.age8, make([]uint8, s.w)...)
+		} else {
+			s.age16 = append(s.age16, make([]uint16, s.w)...)
+		}
 	}
 	s.states[slot] = seriesState{key: key, flags: flagUsed, lastSeen: now}
 	s.index[key] = slot
@@ -132,8 +148,12 @@ func (s *seriesWindows) push(slot uint32, ts int64, logv float32, maxGapNs int64
 			st.interval = (1-ewmaAlpha)*st.interval + ewmaAlpha*d
 		}
 	}
-	ring := s.values[int(slot)*s.w : int(slot)*s.w+s.w]
-	ring[st.head] = logv
+	lo, hi := int(slot)*s.w, int(slot)*s.w+s.w
+	if s.age16 == nil {
+		insertSorted(s.sorted[lo:hi], s.age8[lo:hi], int(st.count), logv, uint8(st.head))
+	} else {
+		insertSorted(s.sorted[lo:hi], s.age16[lo:hi], int(st.count), logv, st.head)
+	}
 	st.head++
 	if int(st.head) == s.w {
 		st.head = 0
@@ -145,31 +165,90 @@ func (s *seriesWindows) push(slot uint32, ts int64, logv float32, maxGapNs int64
 	return res
 }
 
-// robustStats returns the median and scale of the context: the slot's values
-// before the newest one. scratch must hold window-1 values.
-func (s *seriesWindows) robustStats(slot uint32, scratch []float32) (median, scale float32) {
-	st := &s.states[slot]
-	n := int(st.count) - 1
-	ring := s.values[int(slot)*s.w : int(slot)*s.w+s.w]
-	// Oldest first: the oldest value sits at head when the ring is full.
-	start := int(st.head) - int(st.count)
-	if start < 0 {
-		start += s.w
+// insertSorted adds v at ring position pos to a window of n values sorted
+// ascending; a full window (n == len(sorted)) first drops the value that
+// occupies pos (the oldest one).
+func insertSorted[A uint8 | uint16](sorted []float32, age []A, n int, v float32, pos A) {
+	if n == len(sorted) {
+		i := indexOf(age[:n], pos)
+		copy(sorted[i:n-1], sorted[i+1:n])
+		copy(age[i:n-1], age[i+1:n])
+		n--
 	}
-	ctx := scratch[:n]
-	for i := 0; i < n; i++ {
-		j := start + i
-		if j >= s.w {
-			j -= s.w
+	// Insert after equal values (binary search for the first greater one).
+	i, j := 0, n
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if sorted[h] <= v {
+			i = h + 1
+		} else {
+			j = h
 		}
-		ctx[i] = ring[j]
+	}
+	copy(sorted[i+1:n+1], sorted[i:n])
+	copy(age[i+1:n+1], age[i:n])
+	sorted[i], age[i] = v, pos
+}
+
+// indexOf returns where ring position pos sits in the sorted index. Every
+// ring position below count is present (count < w implies head == count, so
+// positions 0..count-1 are in use); the final fallback only keeps a broken
+// invariant from turning into a crash.
+func indexOf[A uint8 | uint16](age []A, pos A) int {
+	for i, a := range age {
+		if a == pos {
+			return i
+		}
+	}
+	return len(age) - 1
+}
+
+// window returns the slot's sorted values and the sorted index of its newest
+// value.
+func (s *seriesWindows) window(slot uint32) (sorted []float32, newest int) {
+	st := &s.states[slot]
+	lo := int(slot) * s.w
+	sorted = s.sorted[lo : lo+int(st.count)]
+	last := int(st.head) - 1
+	if last < 0 {
+		last += s.w
+	}
+	if s.age16 == nil {
+		return sorted, indexOf(s.age8[lo:lo+int(st.count)], uint8(last))
+	}
+	return sorted, indexOf(s.age16[lo:lo+int(st.count)], uint16(last))
+}
+
+// robustStats returns the median and scale of the context: the slot's values
+// before the newest one (lower median; scale = 1.4826 x the lower median of
+// the absolute deviations from it, floored).
+func (s *seriesWindows) robustStats(slot uint32) (median, scale float32) {
+	sorted, q := s.window(slot)
+	n := len(sorted) - 1 // context size; the caller ensures count >= 2
+	// c(j) is the j-th smallest context value: the sorted window without q.
+	c := func(j int) float32 {
+		if j >= q {
+			j++
+		}
+		return sorted[j]
 	}
 	k := (n - 1) / 2
-	median = selectKth(ctx, k)
-	for i := range ctx {
-		ctx[i] = float32(math.Abs(float64(ctx[i] - median)))
+	median = c(k)
+	// The deviations below the median grow leftwards from k, those above it
+	// rightwards from k+1: the k-th smallest deviation is the k+1-th taken
+	// by merging the two runs. m-c equals -(c-m) exactly in IEEE arithmetic.
+	var mad float32
+	lo, hi := k, k+1
+	for t := 0; t <= k; t++ {
+		if hi >= n || (lo >= 0 && median-c(lo) <= c(hi)-median) {
+			mad = median - c(lo)
+			lo--
+		} else {
+			mad = c(hi) - median
+			hi++
+		}
 	}
-	scale = float32(madToSigma) * selectKth(ctx, k)
+	scale = float32(madToSigma) * mad
 	if scale < scaleFloor {
 		scale = scaleFloor
 	}
@@ -182,9 +261,11 @@ func (s *seriesWindows) robustStats(slot uint32, scratch []float32) (median, sca
 func (s *seriesWindows) features(slot uint32, median, scale float32, dst []float32) {
 	st := &s.states[slot]
 	w := s.w
-	ring := s.values[int(slot)*w : int(slot)*w+w]
-	pad := w - int(st.count)
-	start := int(st.head) - int(st.count)
+	n := int(st.count)
+	lo := int(slot) * w
+	sorted := s.sorted[lo : lo+n]
+	pad := w - n
+	start := int(st.head) - n
 	if start < 0 {
 		start += w
 	}
@@ -197,18 +278,27 @@ func (s *seriesWindows) features(slot uint32, median, scale float32, dst []float
 	}
 	copy(dst[:w*numFeatures], tc.rows)
 	inv := 1 / scale
-	j := start
-	for i := pad; i < w; i++ {
-		v := (ring[j] - median) * inv
+	// The value at ring position r is the (r-start mod w)-th oldest: row pad+that.
+	if s.age16 == nil {
+		writeValueChannel(dst, sorted, s.age8[lo:lo+n], median, inv, start, pad, w)
+	} else {
+		writeValueChannel(dst, sorted, s.age16[lo:lo+n], median, inv, start, pad, w)
+	}
+}
+
+func writeValueChannel[A uint8 | uint16](dst, sorted []float32, age []A, median, inv float32, start, pad, w int) {
+	for i, v := range sorted {
+		d := int(age[i]) - start
+		if d < 0 {
+			d += w
+		}
+		v = (v - median) * inv
 		if v > featureClip {
 			v = featureClip
 		} else if v < -featureClip {
 			v = -featureClip
 		}
-		dst[i*numFeatures] = v
-		if j++; j == w {
-			j = 0
-		}
+		dst[(pad+d)*numFeatures] = v
 	}
 }
 
@@ -250,47 +340,6 @@ func floorMod(x, m float64) float64 {
 		r += m
 	}
 	return r
-}
-
-// selectKth partially orders v so that v[k] is its k-th smallest and returns
-// it (Hoare's quickselect, median-of-three pivot; no allocation).
-func selectKth(v []float32, k int) float32 {
-	lo, hi := 0, len(v)-1
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		if v[mid] < v[lo] {
-			v[mid], v[lo] = v[lo], v[mid]
-		}
-		if v[hi] < v[lo] {
-			v[hi], v[lo] = v[lo], v[hi]
-		}
-		if v[hi] < v[mid] {
-			v[hi], v[mid] = v[mid], v[hi]
-		}
-		pivot := v[mid]
-		i, j := lo, hi
-		for i <= j {
-			for v[i] < pivot {
-				i++
-			}
-			for v[j] > pivot {
-				j--
-			}
-			if i <= j {
-				v[i], v[j] = v[j], v[i]
-				i++
-				j--
-			}
-		}
-		if k <= j {
-			hi = j
-		} else if k >= i {
-			lo = i
-		} else {
-			return v[k]
-		}
-	}
-	return v[k]
 }
 
 // trigger updates the N-of-M state with one decision and reports whether the

@@ -66,7 +66,7 @@ func TestWindowRingKeepsNewestW(t *testing.T) {
 		require.Equal(t, pushAccepted, s.push(slot, int64(i)*1e9, float32(i), 1e12))
 	}
 	assert.EqualValues(t, 8, s.states[slot].count)
-	median, _ := s.robustStats(slot, make([]float32, 8))
+	median, _ := s.robustStats(slot)
 	// Context = the 7 values before the newest: 13..19, median 16.
 	assert.EqualValues(t, 16, median)
 	assert.InDelta(t, 1.0, s.states[slot].interval, 1e-6)
@@ -130,7 +130,7 @@ func TestFeaturesMatchTraining(t *testing.T) {
 	for i, ts := range fx.Timestamps {
 		require.NotEqual(t, pushOutOfOrder, s.push(slot, int64(math.Round(ts*1e9)), float32(math.Log(math.Max(fx.Values[i], logFloor))), math.MaxInt64))
 		if next < len(fx.Indices) && fx.Indices[next] == i {
-			m, sc := s.robustStats(slot, make([]float32, w))
+			m, sc := s.robustStats(slot)
 			assert.InDelta(t, fx.Median[next], m, 1e-5, "median at point %d", i)
 			assert.InEpsilon(t, fx.Scale[next], sc, 1e-4, "scale at point %d", i)
 			s.features(slot, m, sc, got)
@@ -142,4 +142,151 @@ func TestFeaturesMatchTraining(t *testing.T) {
 		}
 	}
 	assert.Equal(t, len(fx.Indices), next)
+}
+
+// selectKth partially orders v so that v[k] is its k-th smallest and returns
+// it (Hoare's quickselect, median-of-three pivot). It is the reference the
+// sorted windows are checked against: the processor computed its statistics
+// with it before the windows were kept sorted.
+func selectKth(v []float32, k int) float32 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		pivot := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		if k <= j {
+			hi = j
+		} else if k >= i {
+			lo = i
+		} else {
+			return v[k]
+		}
+	}
+	return v[k]
+}
+
+// referenceWindow is the plain arrival-order ring the processor used to keep,
+// with the statistics computed from a copy by two quickselects and the rows
+// written in time order: the sorted windows must give identical values.
+type referenceWindow struct {
+	ring        []float32
+	head, count int
+}
+
+func (r *referenceWindow) push(v float32, reset bool) {
+	if reset {
+		r.head, r.count = 0, 0
+	}
+	r.ring[r.head] = v
+	r.head = (r.head + 1) % len(r.ring)
+	r.count = min(r.count+1, len(r.ring))
+}
+
+// ordered returns the values oldest first.
+func (r *referenceWindow) ordered() []float32 {
+	w := len(r.ring)
+	out := make([]float32, 0, r.count)
+	for i := 0; i < r.count; i++ {
+		out = append(out, r.ring[(r.head-r.count+i+w)%w])
+	}
+	return out
+}
+
+func (r *referenceWindow) stats() (median, scale float32) {
+	ctx := r.ordered()
+	ctx = ctx[:len(ctx)-1]
+	k := (len(ctx) - 1) / 2
+	median = selectKth(ctx, k)
+	for i := range ctx {
+		ctx[i] = float32(math.Abs(float64(ctx[i] - median)))
+	}
+	scale = float32(madToSigma) * selectKth(ctx, k)
+	if scale < scaleFloor {
+		scale = scaleFloor
+	}
+	return median, scale
+}
+
+// TestSortedWindowMatchesReference pushes random series (heavy ties, window
+// restarts after gaps, every size class of ring index) through the sorted
+// windows and compares median, scale and the model rows with the reference
+// ring bit for bit.
+func TestSortedWindowMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, w := range []int{8, 9, 64, 255, 256, 257, 300} {
+		s := newSeriesWindows(w)
+		ref := make([]referenceWindow, 3)
+		for i := range ref {
+			ref[i].ring = make([]float32, w)
+			slot, ok := s.get(uint64(i+1), 3, 0)
+			require.True(t, ok)
+			require.EqualValues(t, i, slot)
+		}
+		got, want := make([]float32, w*numFeatures), make([]float32, w*numFeatures)
+		ts := make([]int64, len(ref))
+		for step := 0; step < 6*w+500; step++ {
+			slot := r.IntN(len(ref))
+			var v float32
+			switch slot {
+			case 0:
+				v = float32(r.IntN(5)) // many ties
+			case 1:
+				v = float32(r.NormFloat64())
+			default:
+				v = float32(math.Log(math.Max(math.Exp(r.NormFloat64()*0.3-2), logFloor)))
+				if r.IntN(50) == 0 {
+					v += 3 // a spike
+				}
+			}
+			gap := int64(10e9)
+			if r.IntN(400) == 0 {
+				gap = 3e12 // longer than max_gap: the window restarts
+			}
+			ts[slot] += gap
+			res := s.push(uint32(slot), ts[slot], v, 1e12)
+			ref[slot].push(v, res == pushReset)
+			require.Equal(t, ref[slot].count, int(s.states[slot].count))
+			sorted, _ := s.window(uint32(slot))
+			require.True(t, slices.IsSorted(sorted))
+			if ref[slot].count < 2 {
+				continue
+			}
+			wm, wsc := ref[slot].stats()
+			m, sc := s.robustStats(uint32(slot))
+			require.Equal(t, math.Float32bits(wm), math.Float32bits(m), "w=%d step %d median", w, step)
+			require.Equal(t, math.Float32bits(wsc), math.Float32bits(sc), "w=%d step %d scale", w, step)
+
+			s.features(uint32(slot), m, sc, got)
+			copy(want, s.timeCache.rows)
+			vals := ref[slot].ordered()
+			pad := w - len(vals)
+			for i, x := range vals {
+				x = (x - m) * (1 / sc)
+				want[(pad+i)*numFeatures] = max(-featureClip, min(featureClip, x))
+			}
+			require.Equal(t, want, got, "w=%d step %d rows", w, step)
+		}
+	}
 }

@@ -63,10 +63,8 @@ type apnsExporter struct {
 	// (a snapshot is O(alerts) and file_storage syncs to disk).
 	dirty atomic.Bool
 
-	mu        sync.Mutex // protects forgotten and groupOf
+	mu        sync.Mutex // protects forgotten
 	forgotten map[string]bool
-	// groupOf is the group key an alert was last notified in (for the board).
-	groupOf map[string]string
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -80,7 +78,7 @@ func newAPNsExporter(cfg *Config, set exporter.Settings) (*apnsExporter, error) 
 	}
 	e := &apnsExporter{
 		cfg: cfg, set: set, policyCfg: pc, engine: alertpolicy.New(pc), clock: time.Now,
-		receivers: map[string][]string{}, forgotten: map[string]bool{}, groupOf: map[string]string{},
+		receivers: map[string][]string{}, forgotten: map[string]bool{},
 		stop: make(chan struct{}),
 	}
 	for _, r := range cfg.Receivers {
@@ -324,24 +322,12 @@ func (e *apnsExporter) evaluate(ctx context.Context, now time.Time) {
 	}
 	for i := range res.Notifications {
 		n := &res.Notifications[i]
-		e.mu.Lock()
-		for _, a := range n.Firing {
-			e.groupOf[a.ID] = n.GroupKey
-		}
-		e.mu.Unlock()
 		if e.board != nil {
 			for _, a := range n.Firing {
 				e.boardErr(e.board.UpsertAlert(ctx, e.boardAlert(a)))
 			}
 		}
 		e.notify(n, now)
-	}
-	if len(res.Removed) > 0 {
-		e.mu.Lock()
-		for _, id := range res.Removed {
-			delete(e.groupOf, id)
-		}
-		e.mu.Unlock()
 	}
 	if len(res.Notifications) > 0 || len(res.Resolved) > 0 || len(res.Removed) > 0 {
 		e.dirty.Store(true)
@@ -350,11 +336,8 @@ func (e *apnsExporter) evaluate(ctx context.Context, now time.Time) {
 
 // boardAlert converts a policy alert to the shared model.
 func (e *apnsExporter) boardAlert(a alertpolicy.Alert) watchstate.Alert {
-	e.mu.Lock()
-	groupKey := e.groupOf[a.ID]
-	e.mu.Unlock()
 	out := watchstate.Alert{
-		ID: a.ID, GroupKey: groupKey, Labels: a.Labels, Series: a.Series, State: watchstate.AlertFiring,
+		ID: a.ID, GroupKey: a.GroupKey, Labels: a.Labels, Series: a.Series, State: watchstate.AlertFiring,
 		Severity: a.Severity, Value: a.Value, Expected: a.Expected, Score: clamp01(a.Score),
 		Since: a.StartsAt, Updated: a.UpdatedAt, Link: e.link(a.Labels),
 	}

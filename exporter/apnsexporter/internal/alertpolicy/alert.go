@@ -8,9 +8,12 @@ import (
 
 // Alert is one anomalous series. Its ID is watchstate.Fingerprint(Labels).
 type Alert struct {
-	ID       string              `json:"id"`
-	Labels   map[string]string   `json:"labels"`
-	Series   string              `json:"series"`
+	ID     string            `json:"id"`
+	Labels map[string]string `json:"labels"`
+	Series string            `json:"series"`
+	// GroupKey is the key of the alert's first group (its first matching
+	// route); an alert with continue routes is in more groups.
+	GroupKey string              `json:"group_key"`
 	Severity watchstate.Severity `json:"severity"`
 	Value    float64             `json:"value"`
 	Expected float64             `json:"expected"`

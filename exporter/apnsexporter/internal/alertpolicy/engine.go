@@ -126,9 +126,12 @@ func (e *Engine) Observe(now time.Time, o Observation) ObserveResult {
 
 // place routes an alert into its groups.
 func (e *Engine) place(a *Alert, now time.Time) {
-	for _, r := range e.cfg.Route.Match(a.Labels) {
+	for i, r := range e.cfg.Route.Match(a.Labels) {
 		gl := r.groupLabels(a.Labels)
 		key := groupKey(r, gl)
+		if i == 0 {
+			a.GroupKey = key
+		}
 		g := e.groups[key]
 		if g == nil {
 			g = newAlertGroup(key, r, gl, now)

@@ -153,13 +153,10 @@ func (r *Route) Match(labels map[string]string) []*Route {
 
 // groupLabels are the labels of an alert that pick its group on route r.
 func (r *Route) groupLabels(labels map[string]string) map[string]string {
-	out := map[string]string{}
 	if r.groupByAll {
-		for k, v := range labels {
-			out[k] = v
-		}
-		return out
+		return labels // alert labels are never modified: share them
 	}
+	out := make(map[string]string, len(r.groupBy))
 	for _, k := range r.groupBy {
 		if v, ok := labels[k]; ok {
 			out[k] = v

@@ -2,11 +2,9 @@ package apnsexporter
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"net/url"
 	"os"
 	"regexp"
@@ -386,9 +384,7 @@ func (e *apnsExporter) link(labels map[string]string) string { return e.linkTmpl
 
 // collapseID is a 16-hex-digit hash of the group key (APNs allows 64 bytes).
 func collapseID(groupKey string) string {
-	h := fnv.New64a()
-	h.Write([]byte(groupKey))
-	return hex.EncodeToString(h.Sum(nil))
+	return watchstate.Hex64(watchstate.FNV64a(groupKey))
 }
 
 // notify turns one group notification into one push per device.
@@ -416,10 +412,11 @@ func (e *apnsExporter) notify(n *alertpolicy.Notification, now time.Time) {
 	if e.cfg.APNs.Expiration > 0 {
 		exp = now.Add(e.cfg.APNs.Expiration)
 	}
+	collapse := collapseID(n.GroupKey)
 	for _, d := range e.devicesFor(n.Receiver, lead.Team()) {
 		e.disp.enqueue(pushJob{decided: time.Now(), n: apnsclient.Notification{
 			Environment: apnsclient.Environment(d.Environment), DeviceToken: d.Token, Topic: d.Topic,
-			CollapseID: collapseID(n.GroupKey), Priority: e.cfg.APNs.Priority, Expiration: exp, Payload: body,
+			CollapseID: collapse, Priority: e.cfg.APNs.Priority, Expiration: exp, Payload: body,
 		}})
 	}
 }

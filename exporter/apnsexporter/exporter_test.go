@@ -2,7 +2,9 @@ package apnsexporter
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"sync"
 	"testing"
@@ -319,5 +321,13 @@ func TestConcurrentConsumersPushEachIncidentOnce(t *testing.T) {
 		k := decode(t, r).LW.GroupKey
 		assert.False(t, seen[k], "group %s pushed twice", k)
 		seen[k] = true
+	}
+}
+
+func TestCollapseIDIsFNV1aHex(t *testing.T) {
+	for _, k := range []string{"", "{}:{team=\"payments\"}", strings.Repeat("g", 500)} {
+		h := fnv.New64a()
+		h.Write([]byte(k))
+		assert.Equal(t, hex.EncodeToString(h.Sum(nil)), collapseID(k), "%q", k)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,7 +258,7 @@ func (b *Board) Devices(teams ...string) []Device {
 			out = append(out, d)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Token < out[j].Token })
+	slices.SortFunc(out, func(x, y Device) int { return strings.Compare(x.Token, y.Token) })
 	return out
 }
 

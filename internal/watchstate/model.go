@@ -3,7 +3,6 @@ package watchstate
 import (
 	"encoding/hex"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"regexp"
 	"slices"
@@ -275,19 +274,49 @@ func (s *Silence) Matches(labels map[string]string) bool {
 // Fingerprint is the conventional alert id: a 16-hex-digit FNV-1a hash of the
 // sorted label set, stable across restarts and processes.
 func Fingerprint(labels map[string]string) string {
-	keys := make([]string, 0, len(labels))
+	var buf [16]string // label sets are small: keep the keys on the stack
+	keys := buf[:0]
 	for k := range labels {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	h := fnv.New64a()
+	slices.Sort(keys)
+	h := uint64(fnvOffset64)
 	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0xff})
-		h.Write([]byte(labels[k]))
-		h.Write([]byte{0xff})
+		h = fnv1a(h, k)
+		h = (h ^ 0xff) * fnvPrime64
+		h = fnv1a(h, labels[k])
+		h = (h ^ 0xff) * fnvPrime64
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return Hex64(h)
+}
+
+// FNV-1a 64 (hash/fnv), inlined so that hashing a string allocates nothing.
+const (
+	fnvOffset64 = 14695981039346656037
+	fnvPrime64  = 1099511628211
+)
+
+func fnv1a(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime64
+	}
+	return h
+}
+
+// FNV64a is the 64-bit FNV-1a hash of s, equal to hash/fnv.New64a over s.
+func FNV64a(s string) uint64 { return fnv1a(fnvOffset64, s) }
+
+// Hex64 renders h as 16 lower-case hex digits, big-endian: what
+// hex.EncodeToString gives for hash/fnv's Sum(nil).
+func Hex64(h uint64) string {
+	var b [16]byte
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[h&0xf]
+		h >>= 4
+	}
+	return string(b[:])
 }
 
 // Limits on what clients may send; they keep persisted state and payloads small.
@@ -355,11 +384,25 @@ func validateLabels(field string, labels map[string]string) error {
 		if k == "" || len(k) > maxLabelNameLen {
 			return invalid(field, "label names must be 1..%d bytes", maxLabelNameLen)
 		}
-		if err := validateText(field+"."+k, v, false, MaxTextLen); err != nil {
-			return err
+		// The field name ("labels.<name>") is built only for an error: this runs
+		// for every label of every upsert on the push path.
+		if len(v) > MaxTextLen || hasControl(v) {
+			return validateText(field+"."+k, v, false, MaxTextLen)
 		}
 	}
 	return nil
+}
+
+// validateNumbers checks value, expected and score (in that order) without
+// building a map per call.
+func validateNumbers(value, expected, score float64) error {
+	if err := validateNumber("value", value); err != nil {
+		return err
+	}
+	if err := validateNumber("expected", expected); err != nil {
+		return err
+	}
+	return validateNumber("score", score)
 }
 
 func validateNumber(field string, v float64) error {
@@ -442,10 +485,8 @@ func (a *Alert) Validate() error {
 	if a.Severity.Rank() == 0 {
 		return invalid("severity", "must be info, warning or critical, got %q", a.Severity)
 	}
-	for f, v := range map[string]float64{"value": a.Value, "expected": a.Expected, "score": a.Score} {
-		if err := validateNumber(f, v); err != nil {
-			return err
-		}
+	if err := validateNumbers(a.Value, a.Expected, a.Score); err != nil {
+		return err
 	}
 	if a.Score < 0 || a.Score > 1 {
 		return invalid("score", "must be within 0..1")
@@ -470,10 +511,8 @@ func (s *StatusEntry) Validate() error {
 	if s.State.Rank() == 0 {
 		return invalid("state", "must be ok, warning, critical or unknown, got %q", s.State)
 	}
-	for f, v := range map[string]float64{"value": s.Value, "expected": s.Expected, "score": s.Score} {
-		if err := validateNumber(f, v); err != nil {
-			return err
-		}
+	if err := validateNumbers(s.Value, s.Expected, s.Score); err != nil {
+		return err
 	}
 	if s.Score < 0 || s.Score > 1 {
 		return invalid("score", "must be within 0..1")

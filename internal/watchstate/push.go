@@ -1,8 +1,11 @@
 package watchstate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -100,7 +103,7 @@ func NewPushPayload(a Alert, allowCritical bool) PushPayload {
 	if level == InterruptionPassive || a.State == AlertResolved {
 		sound = nil
 	}
-	title := fmt.Sprintf("%s latency %s", strings.ToUpper(string(a.Severity)), a.State)
+	title := strings.ToUpper(string(a.Severity)) + " latency " + string(a.State)
 	if a.State == AlertResolved {
 		title = "Resolved"
 	}
@@ -108,7 +111,7 @@ func NewPushPayload(a Alert, allowCritical bool) PushPayload {
 	if region == "" {
 		region = a.Labels["region"]
 	}
-	body := fmt.Sprintf("%s: %s (expected %s, score %.2f)", a.Series, FormatSeconds(a.Value), FormatSeconds(a.Expected), a.Score)
+	body := pushBody(a.Series, a.Value, a.Expected, a.Score)
 	return PushPayload{
 		APS: APS{
 			Alert:             APSAlert{Title: title, Subtitle: region, Body: body},
@@ -188,9 +191,70 @@ func clamp01(v float64) float64 {
 	return v
 }
 
+// pushBody is "<series>: <value> (expected <expected>, score <score %.2f>)",
+// built in one allocation (it runs for every push).
+func pushBody(series string, value, expected, score float64) string {
+	if !isFinite(value) || !isFinite(expected) || !isFinite(score) {
+		// fmt's spelling of NaN and ±Inf; never on the push path (the
+		// exporter sends finite numbers), kept for exact equality.
+		return fmt.Sprintf("%s: %s (expected %s, score %.2f)", series, FormatSeconds(value), FormatSeconds(expected), score)
+	}
+	b := make([]byte, 0, len(series)+48)
+	b = append(b, series...)
+	b = append(b, ": "...)
+	b = appendSeconds(b, value)
+	b = append(b, " (expected "...)
+	b = appendSeconds(b, expected)
+	b = append(b, ", score "...)
+	b = strconv.AppendFloat(b, score, 'f', 2, 64)
+	b = append(b, ')')
+	return string(b)
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 // FormatSeconds renders a latency for humans: 850µs, 12.3ms, 1.42s. The Swift
 // formatter in watchapp follows the same rules.
 func FormatSeconds(s float64) string {
+	if !isFinite(s) {
+		return formatSecondsFmt(s)
+	}
+	var buf [32]byte
+	return string(appendSeconds(buf[:0], s))
+}
+
+// appendSeconds is FormatSeconds for finite s, appended to b. strconv's 'f'
+// format with a precision is exactly what fmt's %.Nf prints for finite values.
+func appendSeconds(b []byte, s float64) []byte {
+	abs := math.Abs(s)
+	switch {
+	case abs == 0:
+		return append(b, "0ms"...)
+	case abs < 1e-3:
+		b = strconv.AppendFloat(b, s*1e6, 'f', 0, 64)
+		return append(b, "µs"...)
+	case abs < 1:
+		b = appendTrimZero(b, s*1e3, 1)
+		return append(b, "ms"...)
+	}
+	b = appendTrimZero(b, s, 2)
+	return append(b, 's')
+}
+
+// appendTrimZero appends v with prec decimals, then drops trailing zeros and
+// a trailing point ("1.20" -> "1.2", "12.00" -> "12").
+func appendTrimZero(b []byte, v float64, prec int) []byte {
+	start := len(b)
+	b = strconv.AppendFloat(b, v, 'f', prec, 64)
+	if bytes.IndexByte(b[start:], '.') >= 0 {
+		b = bytes.TrimRight(b, "0")
+		b = bytes.TrimRight(b, ".")
+	}
+	return b
+}
+
+// formatSecondsFmt is FormatSeconds through fmt, for NaN and ±Inf.
+func formatSecondsFmt(s float64) string {
 	abs := s
 	if abs < 0 {
 		abs = -abs

@@ -1,7 +1,6 @@
 package alertpolicy
 
 import (
-	"container/heap"
 	"time"
 )
 
@@ -22,18 +21,58 @@ func (q flushQueue) Less(i, j int) bool {
 	}
 	return q[i].g.key < q[j].g.key
 }
-func (q flushQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *flushQueue) Push(x any)   { *q = append(*q, x.(flushEntry)) }
-func (q *flushQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = flushEntry{}
-	*q = old[:len(old)-1]
+
+// push and pop are container/heap's Push and Pop (the same sift steps, so the
+// same order), typed so that an entry is not boxed in an interface — that cost
+// two allocations per new alert group.
+func (q *flushQueue) push(e flushEntry) {
+	*q = append(*q, e)
+	q.up(len(*q) - 1)
+}
+
+func (q *flushQueue) pop() flushEntry {
+	h := *q
+	n := len(h) - 1
+	h[0], h[n] = h[n], h[0]
+	h.down(0, n)
+	e := h[n]
+	h[n] = flushEntry{}
+	*q = h[:n]
 	return e
 }
 
+func (q flushQueue) up(j int) {
+	for {
+		i := (j - 1) / 2 // parent
+		if i == j || !q.Less(j, i) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		j = i
+	}
+}
+
+func (q flushQueue) down(i0, n int) {
+	i := i0
+	for {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 { // j1 < 0 after int overflow
+			break
+		}
+		j := j1 // left child
+		if j2 := j1 + 1; j2 < n && q.Less(j2, j1) {
+			j = j2 // = 2*i + 2  // right child
+		}
+		if !q.Less(j, i) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		i = j
+	}
+}
+
 // schedule queues the group's current nextFlush.
-func (q *flushQueue) schedule(g *alertGroup) { heap.Push(q, flushEntry{at: g.nextFlush, g: g}) }
+func (q *flushQueue) schedule(g *alertGroup) { q.push(flushEntry{at: g.nextFlush, g: g}) }
 
 // live reports whether the entry still describes its group's schedule.
 func (e flushEntry) live() bool { return !e.g.deleted && e.at.Equal(e.g.nextFlush) }
@@ -42,7 +81,7 @@ func (e flushEntry) live() bool { return !e.g.deleted && e.at.Equal(e.g.nextFlus
 func (q *flushQueue) popDue(now time.Time) []*alertGroup {
 	var out []*alertGroup
 	for q.Len() > 0 && !(*q)[0].at.After(now) {
-		e := heap.Pop(q).(flushEntry)
+		e := q.pop()
 		if e.live() {
 			out = append(out, e.g)
 		}
@@ -56,7 +95,7 @@ func (q *flushQueue) next() time.Time {
 		if (*q)[0].live() {
 			return (*q)[0].at
 		}
-		heap.Pop(q)
+		q.pop()
 	}
 	return time.Time{}
 }

@@ -84,7 +84,9 @@ type anomalyProcessor struct {
 	model        *anomalyModel // nil in statistical mode
 	lastSweep    uint32
 	pend         []pendingPoint
-	feat         []float32 // model input rows of the pending points (the largest interpreter's input)
+	hints        []slotHint // by point position in the request: the slot that position had last time
+	position     int        // position of the next point within this ConsumeMetrics call
+	feat         []float32  // model input rows of the pending points (the largest interpreter's input)
 	countScratch []uint64
 	counts       callCounts
 	// score gauge of the scope being flushed (score_metric.enabled)
@@ -195,6 +197,7 @@ func (p *anomalyProcessor) processMetrics(ctx context.Context, md pmetric.Metric
 	now := p.nowSeconds()
 	evicted := p.sweep(now)
 	p.counts = callCounts{}
+	p.position = 0
 	p.scoreActive = false
 
 	rms := md.ResourceMetrics()
@@ -281,7 +284,7 @@ func (p *anomalyProcessor) observe(key uint64, ts pcommon.Timestamp, v float64, 
 	if why == skipCumulativeStart {
 		// Register the series so that idle-TTL eviction also forgets its
 		// histogram state.
-		if slot, ok := p.windows.get(key, p.cfg.MaxSeries, now); ok {
+		if slot, ok := p.slotFor(key, now); ok {
 			p.windows.states[slot].lastSeen = now
 		}
 	}
@@ -289,7 +292,7 @@ func (p *anomalyProcessor) observe(key uint64, ts pcommon.Timestamp, v float64, 
 		p.counts.skipped[why]++
 		return
 	}
-	slot, ok := p.windows.get(key, p.cfg.MaxSeries, now)
+	slot, ok := p.slotFor(key, now)
 	if !ok {
 		p.counts.dropped++
 		return
@@ -320,6 +323,40 @@ func (p *anomalyProcessor) observe(key uint64, ts pcommon.Timestamp, v float64, 
 	if len(p.pend) == p.cfg.BatchSize {
 		p.flush()
 	}
+}
+
+// slotHint remembers which series a point position of the previous request
+// belonged to.
+type slotHint struct {
+	key  uint64
+	slot uint32
+}
+
+// slotFor returns the window slot of key (creating it when there is room).
+// Exporters send a series at the same position of each periodic request (an
+// SDK's metric reader walks its instruments in a fixed order), so the slot
+// the same position had last time is tried first: a match costs one compare
+// against sequential memory instead of a hash-map probe into a cold table.
+// A hint is trusted only while the slot still holds that key, so eviction and
+// slot reuse cannot misdirect a point; a miss falls back to the index.
+func (p *anomalyProcessor) slotFor(key uint64, now uint32) (uint32, bool) {
+	i := p.position
+	p.position++
+	if i < len(p.hints) {
+		if h := p.hints[i]; h.key == key {
+			if st := &p.windows.states[h.slot]; st.key == key && st.flags&flagUsed != 0 {
+				return h.slot, true
+			}
+		}
+	}
+	slot, ok := p.windows.get(key, p.cfg.MaxSeries, now)
+	// Recorded even when !ok (slot 0 then): every hint is checked before use.
+	if i < len(p.hints) {
+		p.hints[i] = slotHint{key: key, slot: slot}
+	} else if i < p.cfg.MaxSeries {
+		p.hints = append(p.hints, slotHint{key: key, slot: slot})
+	}
+	return slot, ok
 }
 
 // flush scores the pending points and writes the results onto them, in

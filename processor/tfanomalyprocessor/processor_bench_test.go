@@ -3,6 +3,7 @@ package tfanomalyprocessor
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"syscall"
 	"testing"
@@ -180,5 +181,36 @@ func BenchmarkMemoryPerSeries(b *testing.B) {
 		}
 		b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/series, "B/series")
 		runtime.KeepAlive(p)
+	}
+}
+
+// BenchmarkWindowStep is the per-point window work of a scored point in
+// model mode: push into a full window, robust statistics, model rows.
+func BenchmarkWindowStep(b *testing.B) {
+	const w, series = 64, 1024
+	s := newSeriesWindows(w)
+	r := rand.New(rand.NewPCG(7, 8))
+	vals := make([]float32, 4096)
+	for i := range vals {
+		vals[i] = float32(r.NormFloat64()*0.3 - 2)
+	}
+	for k := uint64(0); k < series; k++ {
+		slot, _ := s.get(k+1, series, 0)
+		for i := 0; i < w; i++ {
+			s.push(slot, int64(i+1)*10e9, vals[(int(k)+i)%len(vals)], 1e12)
+		}
+	}
+	dst := make([]float32, w*numFeatures)
+	ts, i := int64(w+1)*10e9, 0
+	b.ReportAllocs()
+	for b.Loop() {
+		slot := uint32(i % series)
+		if slot == 0 {
+			ts += 10e9
+		}
+		s.push(slot, ts, vals[i%len(vals)], 1e12)
+		m, sc := s.robustStats(slot)
+		s.features(slot, m, sc, dst)
+		i++
 	}
 }

@@ -1,6 +1,8 @@
 package tfanomalyprocessor
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -77,4 +79,47 @@ func TestMetricHashUnits(t *testing.T) {
 	assert.NotEqual(t, s, by, "a non-time unit is a different series")
 	assert.Equal(t, 1.0, fby)
 	assert.NotEqual(t, s, other)
+}
+
+// slotFor must always agree with the series index, whatever the order of
+// the points, evictions and slot reuse in between.
+func TestSlotHintsAgreeWithIndex(t *testing.T) {
+	cfg := statisticalConfig()
+	cfg.MaxSeries = 40
+	p, err := newAnomalyProcessor(processorSettings(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	keys := make([]uint64, 60) // more series than max_series: some points are dropped
+	for i := range keys {
+		keys[i] = r.Uint64()
+	}
+	order := keys[:30]
+	hits := 0
+	for round := uint32(0); round < 200; round++ {
+		switch round % 20 {
+		case 5: // another request shape
+			order = slices.Clone(keys[r.IntN(20):][:25+r.IntN(15)])
+		case 10:
+			r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		case 15: // forget some series; their slots are reused by others
+			p.windows.evictIdle(round, nil)
+		}
+		p.position = 0
+		for i, k := range order {
+			hinted := i < len(p.hints) && p.hints[i].key == k
+			slot, ok := p.slotFor(k, round+uint32(i%2))
+			want, inIndex := p.windows.index[k]
+			if ok != inIndex || (ok && slot != want) {
+				t.Fatalf("round %d position %d: slotFor = %d, %v; index = %d, %v", round, i, slot, ok, want, inIndex)
+			}
+			if ok && hinted {
+				hits++
+			}
+		}
+	}
+	if hits == 0 {
+		t.Fatal("no point ever used its hint")
+	}
 }

@@ -289,9 +289,7 @@ func (s *seriesWindows) features(slot uint32, median, scale float32, dst []float
 func writeValueChannel[A uint8 | uint16](dst, sorted []float32, age []A, median, inv float32, start, pad, w int) {
 	for i, v := range sorted {
 		d := int(age[i]) - start
-		if d < 0 {
-			d += w
-		}
+		d += w & (d >> 63) // + w when negative; ages come in value order, so a branch would mispredict
 		v = (v - median) * inv
 		if v > featureClip {
 			v = featureClip

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/latencywatch/latencywatch/processor/latencyenrichprocessor/internal/metadatatable"
+	"github.com/latencywatch/latencywatch/processor/latencyenrichprocessor/internal/sessionloop"
 )
 
 // offsetReader is the part of sarama.Client the source needs besides the
@@ -35,21 +36,17 @@ type dialFunc func() (offsetReader, sarama.Consumer, error)
 
 // Source is the kafka table source.
 type Source struct {
-	topic     string
-	table     *metadatatable.Table
-	lim       metadatatable.Limits
-	logger    *zap.Logger
+	topic  string
+	table  *metadatatable.Table
+	lim    metadatatable.Limits
+	logger *zap.Logger
 	// reportErr is called with each failure after Start, and with nil once
 	// the source works again after one.
 	reportErr func(error)
 	failing   atomic.Bool
 	dial      dialFunc
-	retryMin  time.Duration
-	retryMax  time.Duration
 
-	mu     sync.Mutex // protects cancel, done
-	cancel context.CancelFunc
-	done   chan struct{}
+	loop sessionloop.Loop
 }
 
 // New builds the source. It reads the TLS files named in cfg but does not
@@ -80,7 +77,7 @@ func newSource(topic string, table *metadatatable.Table, lim metadatatable.Limit
 		reportErr = func(error) {}
 	}
 	return &Source{topic: topic, table: table, lim: lim, logger: logger, reportErr: reportErr, dial: dial,
-		retryMin: 500 * time.Millisecond, retryMax: 15 * time.Second}
+		loop: sessionloop.Loop{Name: "kafka table source", RetryMin: 500 * time.Millisecond, RetryMax: 15 * time.Second}}
 }
 
 func saramaConfig(cfg Config) (*sarama.Config, error) {
@@ -135,53 +132,16 @@ func saramaConfig(cfg Config) (*sarama.Config, error) {
 // Start connects and consumes in the background; it does not block on the
 // brokers. Connection failures are reported and retried with backoff.
 func (s *Source) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.mu.Lock()
-	s.cancel = cancel
-	s.done = make(chan struct{})
-	done := s.done
-	s.mu.Unlock()
-	go func() {
-		defer close(done)
-		s.run(ctx)
-	}()
+	s.loop.Start(s.consume, func(err error, backoff time.Duration) {
+		s.fail(fmt.Errorf("kafka table source (topic %q): %w; retrying in %s", s.topic, err, backoff))
+	})
 	return nil
 }
 
 // Shutdown stops consuming and closes the connection. Idempotent and safe
 // before Start.
 func (s *Source) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	cancel, done := s.cancel, s.done
-	s.cancel = nil
-	s.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("kafka table source did not stop: %w", ctx.Err())
-	}
-}
-
-func (s *Source) run(ctx context.Context) {
-	backoff := s.retryMin
-	for {
-		err := s.consume(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		s.fail(fmt.Errorf("kafka table source (topic %q): %w; retrying in %s", s.topic, err, backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, s.retryMax)
-	}
+	return s.loop.Shutdown(ctx)
 }
 
 // consume runs one session: read end offsets, consume every partition from

@@ -79,9 +79,9 @@ func TestInitialLoadUpdatesTombstonesAndReadiness(t *testing.T) {
 		func() (offsetReader, sarama.Consumer, error) { return offsets, consumer, nil })
 	require.NoError(t, src.Start(context.Background()))
 
-	p0.YieldMessage(msg("checkout", `{"region":"eu-west-1"}`))                       // offset 0
-	p0.YieldMessage(msg("inventory", `{"region":"us-east-1"}`))                      // offset 1
-	p0.YieldMessage(msg("checkout", `not json`))                                     // offset 2: bad, skipped
+	p0.YieldMessage(msg("checkout", `{"region":"eu-west-1"}`))  // offset 0
+	p0.YieldMessage(msg("inventory", `{"region":"us-east-1"}`)) // offset 1
+	p0.YieldMessage(msg("checkout", `not json`))                // offset 2: bad, skipped
 	require.Eventually(t, func() bool { return len(rej.get()) == 1 }, 5*time.Second, time.Millisecond)
 	assert.False(t, tbl.IsReady(), "not caught up before the start-time end offset")
 	assert.Equal(t, "eu-west-1", region(tbl, "checkout"), "a bad update leaves the previous row whole")
@@ -139,7 +139,7 @@ func TestDialFailureIsReportedAndRetried(t *testing.T) {
 		}
 		return &fakeOffsets{parts: []int32{0}, newest: map[int32]int64{0: 0}}, consumer, nil
 	})
-	src.retryMin, src.retryMax = time.Millisecond, 2*time.Millisecond
+	src.loop.RetryMin, src.loop.RetryMax = time.Millisecond, 2*time.Millisecond
 	require.NoError(t, src.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, src.Shutdown(context.Background())) })
 	require.Eventually(t, tbl.IsReady, 5*time.Second, time.Millisecond, "an empty topic is ready at once")
@@ -228,7 +228,7 @@ func TestPartitionConsumerEndRebuildsSession(t *testing.T) {
 		}
 		return offs, second, nil
 	})
-	src.retryMin, src.retryMax = time.Millisecond, time.Millisecond
+	src.loop.RetryMin, src.loop.RetryMax = time.Millisecond, time.Millisecond
 	require.NoError(t, src.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, src.Shutdown(context.Background())) })
 	p1.YieldMessage(msg("a", `{"region":"eu"}`))

@@ -20,24 +20,21 @@ import (
 
 	"github.com/latencywatch/latencywatch/internal/pulsarclient"
 	"github.com/latencywatch/latencywatch/processor/latencyenrichprocessor/internal/metadatatable"
+	"github.com/latencywatch/latencywatch/processor/latencyenrichprocessor/internal/sessionloop"
 )
 
 // Source is the pulsar table source.
 type Source struct {
-	cfg       Config
-	table     *metadatatable.Table
-	lim       metadatatable.Limits
-	logger    *zap.Logger
+	cfg    Config
+	table  *metadatatable.Table
+	lim    metadatatable.Limits
+	logger *zap.Logger
 	// reportErr is called with each failure after Start, and with nil once
 	// the source works again after one.
 	reportErr func(error)
 	failing   bool // only touched by the run goroutine
-	retryMin  time.Duration
-	retryMax  time.Duration
 
-	mu     sync.Mutex // protects cancel, done
-	cancel context.CancelFunc
-	done   chan struct{}
+	loop sessionloop.Loop
 }
 
 // New builds the source; it does not connect.
@@ -46,59 +43,22 @@ func New(cfg Config, table *metadatatable.Table, lim metadatatable.Limits, logge
 		reportErr = func(error) {}
 	}
 	return &Source{cfg: cfg, table: table, lim: lim, logger: logger, reportErr: reportErr,
-		retryMin: 500 * time.Millisecond, retryMax: 15 * time.Second}, nil
+		loop: sessionloop.Loop{Name: "pulsar table source", RetryMin: 500 * time.Millisecond, RetryMax: 15 * time.Second}}, nil
 }
 
 // Start connects and builds the table view in the background.
 func (s *Source) Start(context.Context) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.mu.Lock()
-	s.cancel = cancel
-	s.done = make(chan struct{})
-	done := s.done
-	s.mu.Unlock()
-	go func() {
-		defer close(done)
-		s.run(ctx)
-	}()
+	s.loop.Start(s.session, func(err error, backoff time.Duration) {
+		s.failing = true
+		s.reportErr(fmt.Errorf("pulsar table source (topic %q): %w; retrying in %s", s.cfg.Topic, err, backoff))
+	})
 	return nil
 }
 
 // Shutdown closes the table view and the client. Idempotent and safe before
 // Start.
 func (s *Source) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	cancel, done := s.cancel, s.done
-	s.cancel = nil
-	s.mu.Unlock()
-	if cancel == nil {
-		return nil
-	}
-	cancel()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("pulsar table source did not stop: %w", ctx.Err())
-	}
-}
-
-func (s *Source) run(ctx context.Context) {
-	backoff := s.retryMin
-	for {
-		err := s.session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		s.failing = true
-		s.reportErr(fmt.Errorf("pulsar table source (topic %q): %w; retrying in %s", s.cfg.Topic, err, backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, s.retryMax)
-	}
+	return s.loop.Shutdown(ctx)
 }
 
 // session creates a client and a table view and follows it until ctx is done.

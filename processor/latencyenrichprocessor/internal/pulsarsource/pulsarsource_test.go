@@ -98,7 +98,7 @@ func TestUnreachableBrokerIsReportedAndShutdownStops(t *testing.T) {
 		}
 	})
 	require.NoError(t, err)
-	s.retryMin, s.retryMax = 10*time.Millisecond, 20*time.Millisecond
+	s.loop.RetryMin, s.loop.RetryMax = 10*time.Millisecond, 20*time.Millisecond
 	require.NoError(t, s.Shutdown(context.Background()), "safe before start")
 	require.NoError(t, s.Start(context.Background()))
 	select {

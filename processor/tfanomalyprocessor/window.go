@@ -234,19 +234,31 @@ func (s *seriesWindows) robustStats(slot uint32) (median, scale float32) {
 	}
 	k := (n - 1) / 2
 	median = c(k)
-	// The deviations below the median grow leftwards from k, those above it
-	// rightwards from k+1: the k-th smallest deviation is the k+1-th taken
-	// by merging the two runs. m-c equals -(c-m) exactly in IEEE arithmetic.
-	var mad float32
-	lo, hi := k, k+1
-	for t := 0; t <= k; t++ {
-		if hi >= n || (lo >= 0 && median-c(lo) <= c(hi)-median) {
-			mad = median - c(lo)
-			lo--
+	// The MAD is the k-th smallest (0-based) absolute deviation. Deviations
+	// below the median, lower(t) = m - c(k-t), t = 0..k, and above it,
+	// upper(t) = c(k+1+t) - m, t = 0..n-k-2, are two ascending runs, so it
+	// is the K-th smallest of their union: a binary search for how many of
+	// the K come from the lower run (no data-dependent branch per value).
+	// m-c equals -(c-m) exactly in IEEE arithmetic, so these are the same
+	// values a sort of |c-m| would give.
+	lower := func(t int) float32 { return median - c(k-t) }
+	upper := func(t int) float32 { return c(k+1+t) - median }
+	nl, nu, kk := k+1, n-k-1, k+1
+	lo, hi := max(0, kk-nu), min(kk, nl)
+	for lo < hi {
+		i := int(uint(lo+hi) >> 1)
+		if lower(i) < upper(kk-i-1) {
+			lo = i + 1
 		} else {
-			mad = c(hi) - median
-			hi++
+			hi = i
 		}
+	}
+	var mad float32
+	if lo > 0 {
+		mad = lower(lo - 1)
+	}
+	if j := kk - lo; j > 0 {
+		mad = max(mad, upper(j-1))
 	}
 	scale = float32(madToSigma) * mad
 	if scale < scaleFloor {

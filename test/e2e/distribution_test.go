@@ -178,3 +178,87 @@ func TestE2ELocalConfig(t *testing.T) {
 		return strings.Contains(out.String(), "GET /cart/e2e-local"), "not in output yet"
 	})
 }
+
+// TestE2EValidateK8sManifests validates the collector config every ConfigMap
+// under config/k8s/ carries, and checks that the pods mount and run it with
+// probes on the health_check port.
+func TestE2EValidateK8sManifests(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot(t), "config", "k8s", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests found under config/k8s/: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+			configs, probes := 0, 0
+			for {
+				var doc struct {
+					Kind string            `yaml:"kind"`
+					Data map[string]string `yaml:"data"`
+					Spec struct {
+						Template struct {
+							Spec struct {
+								Containers []struct {
+									Name           string   `yaml:"name"`
+									Args           []string `yaml:"args"`
+									ReadinessProbe struct {
+										HTTPGet struct {
+											Port int `yaml:"port"`
+										} `yaml:"httpGet"`
+									} `yaml:"readinessProbe"`
+								} `yaml:"containers"`
+							} `yaml:"spec"`
+						} `yaml:"template"`
+					} `yaml:"spec"`
+				}
+				if err := dec.Decode(&doc); err != nil {
+					if err.Error() == "EOF" {
+						break
+					}
+					t.Fatalf("%s is not valid YAML: %v", f, err)
+				}
+				switch doc.Kind {
+				case "ConfigMap":
+					for key, cfg := range doc.Data {
+						if !serviceKeyRE.MatchString(cfg) {
+							continue
+						}
+						configs++
+						if !strings.Contains(cfg, "endpoint: 0.0.0.0:13133") {
+							t.Errorf("ConfigMap key %s: health_check must listen on 0.0.0.0:13133 for the kubelet probes", key)
+						}
+						path := filepath.Join(t.TempDir(), key)
+						if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+							t.Fatal(err)
+						}
+						cmd := exec.Command(collectorBinary(t), "validate", "--config", path)
+						cmd.Env = append(os.Environ(), validateEnv(cfg)...)
+						if out, err := cmd.CombinedOutput(); err != nil {
+							t.Errorf("validate ConfigMap key %s: %v\n%s", key, err, out)
+						}
+					}
+				case "Deployment", "DaemonSet", "StatefulSet":
+					for _, c := range doc.Spec.Template.Spec.Containers {
+						if c.Name != "otelcol-latencywatch" {
+							continue
+						}
+						probes++
+						if c.ReadinessProbe.HTTPGet.Port != 13133 {
+							t.Errorf("%s container: readiness probe port %d, want the health_check port 13133", c.Name, c.ReadinessProbe.HTTPGet.Port)
+						}
+						if !strings.Contains(strings.Join(c.Args, " "), "--config=/etc/otelcol-latencywatch/config.yaml") {
+							t.Errorf("%s container: args %v do not run the mounted config", c.Name, c.Args)
+						}
+					}
+				}
+			}
+			if configs == 0 || probes == 0 {
+				t.Fatalf("%s: found %d collector configs and %d collector containers; want at least one of each", f, configs, probes)
+			}
+		})
+	}
+}

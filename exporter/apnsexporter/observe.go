@@ -1,7 +1,7 @@
 package apnsexporter
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -96,7 +96,7 @@ func observation(res, attrs pcommon.Map, metric string, value float64, severityA
 	if !ok {
 		return alertpolicy.Observation{}, false
 	}
-	o := alertpolicy.Observation{Value: value, Labels: make(map[string]string, res.Len()+attrs.Len())}
+	o := alertpolicy.Observation{Value: value, Labels: make(map[string]string, res.Len()+attrs.Len()+1)}
 	switch flag.Type() {
 	case pcommon.ValueTypeBool:
 		o.Flagged = flag.Bool()
@@ -139,7 +139,9 @@ func number(attrs pcommon.Map, key string) float64 {
 // seriesName is a readable, unique-enough name: service, metric, region and
 // the values of the point's own attributes (sorted by key).
 func seriesName(labels map[string]string, attrs pcommon.Map, metric string) string {
-	parts := []string{}
+	// Small arrays keep the usual handful of parts and keys off the heap.
+	var partsBuf, keysBuf [8]string
+	parts := partsBuf[:0]
 	if s := labels["service.name"]; s != "" {
 		parts = append(parts, s)
 	}
@@ -147,14 +149,13 @@ func seriesName(labels map[string]string, attrs pcommon.Map, metric string) stri
 	if r := labels["cloud.region"]; r != "" {
 		parts = append(parts, r)
 	}
-	var keys []string
-	attrs.Range(func(k string, _ pcommon.Value) bool {
+	keys := keysBuf[:0]
+	for k := range attrs.All() {
 		if !excludedLabel(k) && k != "service.name" && k != "cloud.region" {
 			keys = append(keys, k)
 		}
-		return true
-	})
-	sort.Strings(keys)
+	}
+	slices.Sort(keys)
 	for _, k := range keys {
 		if v := labels[k]; v != "" {
 			parts = append(parts, v)

@@ -266,7 +266,8 @@ func (b *Board) Devices(teams ...string) []Device {
 
 // UpsertAlert stores the producer's view of an alert. A firing alert whose Since
 // differs from the stored one is a new occurrence: its acknowledgement no longer
-// applies. Returns the alert as clients see it.
+// applies. Returns the alert as clients see it. The board keeps its own copy
+// of a.Labels; the result's Labels may be a.Labels itself, never the board's.
 func (b *Board) UpsertAlert(ctx context.Context, a Alert) (Alert, error) {
 	if err := a.Validate(); err != nil {
 		return Alert{}, err
@@ -277,6 +278,7 @@ func (b *Board) UpsertAlert(ctx context.Context, a Alert) (Alert, error) {
 	if _, exists := b.alerts[a.ID]; !exists && len(b.alerts) >= b.opts.MaxAlerts {
 		return Alert{}, fmt.Errorf("%w: %d alerts on the board", ErrLimit, len(b.alerts))
 	}
+	given := a.Labels
 	a.Labels = maps.Clone(a.Labels)
 	if a.Labels == nil {
 		a.Labels = map[string]string{}
@@ -286,13 +288,25 @@ func (b *Board) UpsertAlert(ctx context.Context, a Alert) (Alert, error) {
 	a.AcknowledgedBy, a.AcknowledgedAt, a.SilencedBy = "", nil, nil
 	if a.State == AlertResolved {
 		if a.ResolvedAt == nil {
-			a.ResolvedAt = &now
+			at := now // only a resolved alert pays for the pointer
+			a.ResolvedAt = &at
 		}
 	} else {
 		a.ResolvedAt = nil
 	}
 	b.alerts[a.ID] = a
-	v := b.viewLocked(a, now)
+	var v Alert
+	if len(b.subs) == 0 && given != nil {
+		// Only the caller sees this view: it gets back the labels map it
+		// passed in instead of a second copy of the stored one (this runs for
+		// every new incident on the push path). With subscribers, the event
+		// carries a copy no caller can change.
+		v = a
+		v.Labels = given
+		v = b.viewOwnedLocked(v, now)
+	} else {
+		v = b.viewLocked(a, now)
+	}
 	b.publishLocked(Event{Kind: EventAlertUpdated, Alert: v, At: now})
 	return v, nil
 }
@@ -374,7 +388,14 @@ func (b *Board) ListAlerts(f AlertFilter) []Alert {
 
 // viewLocked fills the acknowledgement and silence fields of a stored alert.
 func (b *Board) viewLocked(a Alert, now time.Time) Alert {
-	a = b.viewWithLocked(a, nil)
+	a.Labels = maps.Clone(a.Labels)
+	return b.viewOwnedLocked(a, now)
+}
+
+// viewOwnedLocked is viewLocked for an alert whose Labels map is not the
+// stored one (the view may keep it).
+func (b *Board) viewOwnedLocked(a Alert, now time.Time) Alert {
+	a = b.decorateLocked(a, nil)
 	for id, s := range b.silences {
 		if s.StateAt(now) == SilenceActive && s.Matches(a.Labels) {
 			a.SilencedBy = append(a.SilencedBy, id)
@@ -388,6 +409,11 @@ func (b *Board) viewLocked(a Alert, now time.Time) Alert {
 // caller (ListAlerts views every alert against the same set).
 func (b *Board) viewWithLocked(a Alert, active []Silence) Alert {
 	a.Labels = maps.Clone(a.Labels)
+	return b.decorateLocked(a, active)
+}
+
+// decorateLocked sets the acknowledgement and the given silences on a view.
+func (b *Board) decorateLocked(a Alert, active []Silence) Alert {
 	a.AcknowledgedBy, a.AcknowledgedAt = "", nil
 	if ack, ok := b.acks[a.ID]; ok && ack.AlertSince.Equal(a.Since) {
 		at := ack.At
@@ -405,7 +431,10 @@ func (b *Board) activeSilencesLocked(now time.Time) []Silence {
 			active = append(active, s)
 		}
 	}
-	sort.Slice(active, func(i, j int) bool { return active[i].ID < active[j].ID })
+	if len(active) > 1 { // sort.Slice allocates even for nothing to sort
+		s := active
+		sort.Slice(s, func(i, j int) bool { return s[i].ID < s[j].ID })
+	}
 	return active
 }
 
@@ -624,7 +653,8 @@ func newID() (string, error) {
 // ---- status board ----
 
 // UpsertStatus stores the latest view of one series. Since is kept while the
-// state does not change; a zero Since on a new entry means now.
+// state does not change; a zero Since on a new entry means now. The board
+// keeps its own copy of s.Labels; the result's Labels is s.Labels itself.
 func (b *Board) UpsertStatus(_ context.Context, s StatusEntry) (StatusEntry, error) {
 	if err := s.Validate(); err != nil {
 		return StatusEntry{}, err
@@ -636,6 +666,7 @@ func (b *Board) UpsertStatus(_ context.Context, s StatusEntry) (StatusEntry, err
 	if !exists && len(b.status) >= b.opts.MaxStatusEntries {
 		return StatusEntry{}, fmt.Errorf("%w: %d status entries", ErrLimit, len(b.status))
 	}
+	given := s.Labels
 	s.Labels = maps.Clone(s.Labels)
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
@@ -649,7 +680,12 @@ func (b *Board) UpsertStatus(_ context.Context, s StatusEntry) (StatusEntry, err
 	s.Since = s.Since.UTC()
 	s.Updated = now
 	b.status[s.Series] = s
-	s.Labels = maps.Clone(s.Labels)
+	// The caller gets back the labels map it passed in, never the stored one.
+	if given != nil {
+		s.Labels = given
+	} else {
+		s.Labels = map[string]string{}
+	}
 	return s, nil
 }
 

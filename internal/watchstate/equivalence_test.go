@@ -1,6 +1,7 @@
 package watchstate
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -118,4 +119,50 @@ func TestNumberErrorsNameTheField(t *testing.T) {
 	s := StatusEntry{Series: "s", Service: "svc", State: StatusOK, Value: math.Inf(1)}
 	require.True(t, errors.As(s.Validate(), &ve))
 	assert.Equal(t, "value", ve.Field)
+}
+
+// UpsertAlert and UpsertStatus hand the caller back its own labels map rather
+// than a second copy; the board's stored copy must stay independent of both.
+func TestUpsertKeepsItsOwnLabels(t *testing.T) {
+	b, _ := newTestBoard(t)
+	ctx := context.Background()
+	in := map[string]string{"service.name": "checkout", "team": "payments"}
+	a := firing(in, t0)
+	got, err := b.UpsertAlert(ctx, a)
+	require.NoError(t, err)
+	got.Labels["team"] = "changed-via-result"
+	in["service.name"] = "changed-via-input"
+	stored, err := b.GetAlert(a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"service.name": "checkout", "team": "payments"}, stored.Labels)
+
+	sin := map[string]string{"k": "v"}
+	st, err := b.UpsertStatus(ctx, StatusEntry{Series: "s", Service: "svc", Labels: sin, State: StatusWarning})
+	require.NoError(t, err)
+	st.Labels["k"] = "changed-via-result"
+	sin["k2"] = "added-via-input"
+	require.Len(t, b.Status(), 1)
+	assert.Equal(t, map[string]string{"k": "v"}, b.Status()[0].Labels)
+
+	st, err = b.UpsertStatus(ctx, StatusEntry{Series: "nil-labels", Service: "svc", State: StatusOK})
+	require.NoError(t, err)
+	assert.NotNil(t, st.Labels)
+	al, err := b.UpsertAlert(ctx, firing(nil, t0))
+	require.NoError(t, err)
+	assert.NotNil(t, al.Labels)
+}
+
+// With a subscriber, the event's labels are a copy: the producer may reuse
+// its map while the API streams the event.
+func TestUpsertAlertEventLabelsAreACopy(t *testing.T) {
+	b, _ := newTestBoard(t)
+	events, cancel := b.Subscribe(4)
+	defer cancel()
+	in := map[string]string{"service.name": "checkout", "team": "payments"}
+	got, err := b.UpsertAlert(context.Background(), firing(in, t0))
+	require.NoError(t, err)
+	in["team"] = "changed"
+	e := <-events
+	assert.Equal(t, "payments", e.Alert.Labels["team"])
+	assert.Equal(t, "payments", got.Labels["team"])
 }

@@ -136,25 +136,6 @@ func (p PushPayload) Encode(max int) ([]byte, error) {
 	if max <= 0 {
 		max = MaxPushPayload
 	}
-	steps := []func(*PushPayload) bool{
-		func(p *PushPayload) bool { changed := p.LW.Link != ""; p.LW.Link = ""; return changed },
-		func(p *PushPayload) bool {
-			changed := p.APS.Alert.Subtitle != ""
-			p.APS.Alert.Subtitle = ""
-			return changed
-		},
-		func(p *PushPayload) bool { return shorten(&p.APS.Alert.Body, 120) },
-		func(p *PushPayload) bool {
-			series := shorten(&p.LW.Series, 80)
-			body := shorten(&p.APS.Alert.Body, 40)
-			return series || body
-		},
-		func(p *PushPayload) bool {
-			group := shorten(&p.LW.GroupKey, 200)
-			thread := shorten(&p.APS.ThreadID, 200)
-			return group || thread
-		},
-	}
 	for i := 0; ; i++ {
 		data, err := json.Marshal(p)
 		if err != nil {
@@ -163,13 +144,34 @@ func (p PushPayload) Encode(max int) ([]byte, error) {
 		if len(data) <= max {
 			return data, nil
 		}
-		for i < len(steps) && !steps[i](&p) {
+		for i < len(trimSteps) && !trimSteps[i](&p) {
 			i++
 		}
-		if i >= len(steps) {
+		if i >= len(trimSteps) {
 			return nil, fmt.Errorf("push payload for alert %s is %d bytes after trimming, the limit is %d", p.LW.AlertID, len(data), max)
 		}
 	}
+}
+
+// trimSteps are Encode's trimming steps, in order.
+var trimSteps = []func(*PushPayload) bool{
+	func(p *PushPayload) bool { changed := p.LW.Link != ""; p.LW.Link = ""; return changed },
+	func(p *PushPayload) bool {
+		changed := p.APS.Alert.Subtitle != ""
+		p.APS.Alert.Subtitle = ""
+		return changed
+	},
+	func(p *PushPayload) bool { return shorten(&p.APS.Alert.Body, 120) },
+	func(p *PushPayload) bool {
+		series := shorten(&p.LW.Series, 80)
+		body := shorten(&p.APS.Alert.Body, 40)
+		return series || body
+	},
+	func(p *PushPayload) bool {
+		group := shorten(&p.LW.GroupKey, 200)
+		thread := shorten(&p.APS.ThreadID, 200)
+		return group || thread
+	},
 }
 
 func shorten(s *string, n int) bool {
@@ -199,8 +201,8 @@ func pushBody(series string, value, expected, score float64) string {
 		// exporter sends finite numbers), kept for exact equality.
 		return fmt.Sprintf("%s: %s (expected %s, score %.2f)", series, FormatSeconds(value), FormatSeconds(expected), score)
 	}
-	b := make([]byte, 0, len(series)+48)
-	b = append(b, series...)
+	var buf [256]byte // typical bodies fit: one allocation, the string
+	b := append(buf[:0], series...)
 	b = append(b, ": "...)
 	b = appendSeconds(b, value)
 	b = append(b, " (expected "...)

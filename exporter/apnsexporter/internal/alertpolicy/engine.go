@@ -37,6 +37,8 @@ type Engine struct {
 	nextSweep time.Time
 	silences  Silences
 	acks      Acks
+	// dueBuf is Flush's reusable list of due groups (emptied after use).
+	dueBuf []*alertGroup
 }
 
 // New returns an empty engine.
@@ -174,7 +176,11 @@ func (e *Engine) Flush(now time.Time) FlushResult {
 		}
 		sort.Slice(res.Resolved, func(i, j int) bool { return res.Resolved[i].ID < res.Resolved[j].ID })
 	}
-	due := e.queue.popDue(now)
+	due := e.queue.popDue(now, e.dueBuf[:0])
+	defer func() {
+		clear(due) // keep no deleted group alive
+		e.dueBuf = due[:0]
+	}()
 	if len(due) == 0 {
 		return res
 	}
@@ -253,8 +259,8 @@ func (e *Engine) evaluate(g *alertGroup, in *inhibitor, now time.Time) (Notifica
 	}
 	g.log.record(firing, resolved, now)
 	n := Notification{Receiver: g.route.Receiver, GroupKey: g.key, GroupLabels: g.labels, Repeat: repeat}
-	sort.Slice(firing, func(i, j int) bool { return worse(firing[i], firing[j]) })
-	sort.Slice(resolved, func(i, j int) bool { return worse(resolved[i], resolved[j]) })
+	sortWorstFirst(firing)
+	sortWorstFirst(resolved)
 	for _, a := range firing {
 		n.Firing = append(n.Firing, *a)
 	}
@@ -286,4 +292,12 @@ func (e *Engine) Alerts() []Alert {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// sortWorstFirst sorts alerts with worse. sort.Slice boxes its argument, so a
+// slice with nothing to sort (a group of one, the usual case) skips it.
+func sortWorstFirst(as []*Alert) {
+	if len(as) > 1 {
+		sort.Slice(as, func(i, j int) bool { return worse(as[i], as[j]) })
+	}
 }

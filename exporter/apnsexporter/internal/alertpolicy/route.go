@@ -175,7 +175,11 @@ func groupKey(r *Route, gl map[string]string) string {
 		size += len(k) + len(v) + 4
 	}
 	sort.Strings(keys)
-	b := make([]byte, 0, size+8)
+	var buf [256]byte // one allocation (the string) for the usual key
+	b := buf[:0]
+	if size+8 > len(buf) {
+		b = make([]byte, 0, size+8)
+	}
 	b = append(b, r.key...)
 	b = append(b, ":{"...)
 	for i, k := range keys {

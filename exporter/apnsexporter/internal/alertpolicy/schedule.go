@@ -77,9 +77,8 @@ func (q *flushQueue) schedule(g *alertGroup) { q.push(flushEntry{at: g.nextFlush
 // live reports whether the entry still describes its group's schedule.
 func (e flushEntry) live() bool { return !e.g.deleted && e.at.Equal(e.g.nextFlush) }
 
-// popDue removes and returns the live entries due at now, in order.
-func (q *flushQueue) popDue(now time.Time) []*alertGroup {
-	var out []*alertGroup
+// popDue removes the live entries due at now and appends them to out, in order.
+func (q *flushQueue) popDue(now time.Time, out []*alertGroup) []*alertGroup {
 	for q.Len() > 0 && !(*q)[0].at.After(now) {
 		e := q.pop()
 		if e.live() {

@@ -30,8 +30,9 @@ func cpuTime(b *testing.B) time.Duration {
 }
 
 // benchRequest is one OTLP export request with one gauge point for each of
-// n series (10 resources of n/10 points, attributes like a sidecar's).
-func benchRequest(b *testing.B, n int) []byte {
+// n series (10 resources of n/10 points, attributes like a sidecar's);
+// reversed lists each resource's points in the opposite order.
+func benchRequest(b *testing.B, n int, reversed bool) []byte {
 	md := pmetric.NewMetrics()
 	per := n / 10
 	for r := 0; r < 10; r++ {
@@ -42,7 +43,11 @@ func benchRequest(b *testing.B, n int) []byte {
 		m.SetName("http.server.request.duration")
 		m.SetUnit("s")
 		dps := m.SetEmptyGauge().DataPoints()
-		for i := 0; i < per; i++ {
+		for j := 0; j < per; j++ {
+			i := j
+			if reversed {
+				i = per - 1 - j
+			}
 			dp := dps.AppendEmpty()
 			dp.Attributes().PutStr("http.route", fmt.Sprintf("/api/v1/route/%d", i))
 			dp.Attributes().PutStr("http.request.method", "GET")
@@ -72,17 +77,20 @@ func setTimestamps(md pmetric.Metrics, round int64) {
 
 // BenchmarkThroughput10kSeries decodes an OTLP request of 10k points (one
 // per series) and passes it on: straight to a nop consumer (passthrough), or
-// through tf_anomaly in each mode with every point scored (windows warm).
+// through tf_anomaly in each mode with every point scored (windows warm),
+// and once more in model mode with the series order changing every request.
 // points/s and ns/op of the variants compare directly (same run).
 func BenchmarkThroughput10kSeries(b *testing.B) {
-	raw := benchRequest(b, benchSeries)
-	decode := func() pmetric.Metrics {
+	raw := benchRequest(b, benchSeries, false)
+	rawReversed := benchRequest(b, benchSeries, true)
+	decodeRaw := func(raw []byte) pmetric.Metrics {
 		req := pmetricotlp.NewExportRequest()
 		if err := req.UnmarshalProto(raw); err != nil {
 			b.Fatal(err)
 		}
 		return req.Metrics()
 	}
+	decode := func() pmetric.Metrics { return decodeRaw(raw) }
 	nop := consumertest.NewNop()
 	ctx := context.Background()
 
@@ -97,10 +105,16 @@ func BenchmarkThroughput10kSeries(b *testing.B) {
 		b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(benchSeries*b.N), "cpu-ns/point")
 		b.ReportMetric(float64(benchSeries)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
 	})
-	for _, mode := range []string{ModeStatistical, ModeModel} {
-		b.Run(mode, func(b *testing.B) {
+	// model_reordered alternates two orders of the same series, so no point
+	// sits where its series sat in the previous request (the slot hints
+	// miss and every lookup goes to the series index).
+	for _, v := range []struct {
+		name, mode string
+		reorder    bool
+	}{{"statistical", ModeStatistical, false}, {"model", ModeModel, false}, {"model_reordered", ModeModel, true}} {
+		b.Run(v.name, func(b *testing.B) {
 			cfg := createDefaultConfig()
-			cfg.Mode = mode
+			cfg.Mode = v.mode
 			cfg.MaxSeries = 2 * benchSeries
 			p, err := newAnomalyProcessor(processorSettings(), cfg)
 			if err != nil {
@@ -114,9 +128,15 @@ func BenchmarkThroughput10kSeries(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer func() { _ = proc.Shutdown(ctx) }()
+			request := func(round int64) pmetric.Metrics {
+				if v.reorder && round%2 == 1 {
+					return decodeRaw(rawReversed)
+				}
+				return decode()
+			}
 			round := int64(0)
 			for ; round < int64(cfg.MinPoints); round++ { // warm every window
-				md := decode()
+				md := request(round)
 				setTimestamps(md, round)
 				if err := proc.ConsumeMetrics(ctx, md); err != nil {
 					b.Fatal(err)
@@ -126,7 +146,7 @@ func BenchmarkThroughput10kSeries(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := cpuTime(b)
 			for b.Loop() {
-				md := decode()
+				md := request(round)
 				setTimestamps(md, round)
 				round++
 				if err := proc.ConsumeMetrics(ctx, md); err != nil {

@@ -6,6 +6,9 @@
 #                scripts/with-brokers.sh starts and always stops.
 #   make build   build build/otelcol-latencywatch
 #   make bench   benchmarks (see docs/benchmarks.md)
+#   make model   retrain the default anomaly model (mk/anomaly.mk)
+#   make eval    detection quality of the model vs the statistical baseline on the
+#                held-out synthetic set (cmd/latencyeval)
 #
 # Component work adds its own targets in mk/<name>.mk and appends them to
 # TEST_TARGETS / BENCH_TARGETS so this file stays small and conflict-free.
@@ -26,7 +29,7 @@ BENCH_TARGETS :=
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.run/*' 2>/dev/null)
 
-.PHONY: all run build test vet unit integration integration-inner bench clean
+.PHONY: all run build test vet unit integration integration-inner bench eval clean
 all: build
 
 build: $(BIN)
@@ -57,6 +60,8 @@ integration-inner:
 test: vet unit $(TEST_TARGETS) integration
 
 bench: $(BENCH_TARGETS)
+
+eval: eval-anomaly
 
 clean:
 	rm -rf $(BUILD_DIR) .run

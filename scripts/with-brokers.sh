@@ -69,6 +69,14 @@ cleanup() {
     fi
   done
   [[ -n $WATCHDOG_PID ]] && kill -- "-$WATCHDOG_PID" 2>/dev/null
+  # Last sweep: every broker process (and whatever it forked) carries the run
+  # dir on its command line; nothing of this run may outlive it.
+  local left
+  left=$(pgrep -f -- "$ROOT" 2>/dev/null | grep -vx "$$" | tr '\n' ' ')
+  if [[ -n ${left// /} ]]; then
+    say "still running after stop: PIDs $left; SIGKILL"
+    kill -KILL $left 2>/dev/null
+  fi
   rm -rf "$ROOT"
   return "$status"
 }

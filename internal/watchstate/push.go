@@ -2,7 +2,6 @@ package watchstate
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -137,7 +136,7 @@ func (p PushPayload) Encode(max int) ([]byte, error) {
 		max = MaxPushPayload
 	}
 	for i := 0; ; i++ {
-		data, err := json.Marshal(p)
+		data, err := marshalPush(&p)
 		if err != nil {
 			return nil, fmt.Errorf("encoding push payload: %w", err)
 		}

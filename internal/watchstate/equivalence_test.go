@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -165,4 +166,33 @@ func TestUpsertAlertEventLabelsAreACopy(t *testing.T) {
 	e := <-events
 	assert.Equal(t, "payments", e.Alert.Labels["team"])
 	assert.Equal(t, "payments", got.Labels["team"])
+}
+
+func TestIDAndControlChecksMatchTheOldOnes(t *testing.T) {
+	idRE := regexp.MustCompile(`^[A-Za-z0-9._:\-]+$`)
+	oldControl := func(v string) bool { return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' }) }
+	inputs := []string{"", "a", "0123456789abcdef", "a.b_c:d-e", "a b", "a/b", "é", "a\n", "\t", "\x00", "\xff", "\xc0\x80", "\xe2\x80\xa8", "-", "[", "`", "{", "@", "~"}
+	for c := range 256 {
+		inputs = append(inputs, string([]byte{byte(c)}), "x"+string([]byte{byte(c)})+"y")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		b := make([]byte, rng.IntN(6))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, in := range inputs {
+		require.Equal(t, idRE.MatchString(in), idChars(in), "%q", in)
+		require.Equal(t, oldControl(in), hasControl(in), "%q", in)
+	}
+}
+
+func TestPushTitleConstants(t *testing.T) {
+	for _, sev := range []Severity{SeverityInfo, SeverityWarning, SeverityCritical, "other", ""} {
+		for _, st := range []AlertState{AlertFiring, AlertResolved, "x"} {
+			assert.Equal(t, fmt.Sprintf("%s latency %s", strings.ToUpper(string(sev)), st), pushTitle(sev, st))
+		}
+	}
 }

@@ -334,7 +334,21 @@ const (
 	maxLabelNameLen = 128
 )
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:\-]+$`)
+// idChar reports the bytes an id may contain: A-Z a-z 0-9 . _ : -
+// (a loop over this table replaces the regular expression ^[A-Za-z0-9._:\-]+$
+// on the push path).
+func idChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-'
+}
+
+func idChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if !idChar(id[i]) {
+			return false
+		}
+	}
+	return len(id) > 0
+}
 
 // ValidationError names the offending field; the API turns it into a 400.
 type ValidationError struct {
@@ -353,7 +367,7 @@ func ValidateID(field, id string) error {
 	if id == "" {
 		return invalid(field, "is required")
 	}
-	if len(id) > MaxIDLen || !idPattern.MatchString(id) {
+	if len(id) > MaxIDLen || !idChars(id) {
 		return invalid(field, "must be 1..%d characters of A-Z a-z 0-9 . _ : -", MaxIDLen)
 	}
 	return nil
@@ -372,8 +386,16 @@ func validateText(field, v string, required bool, max int) error {
 	return nil
 }
 
+// hasControl reports a control character other than tab (U+0000..U+001F).
+// In UTF-8 those are exactly the bytes below 0x20 (multi-byte sequences and
+// invalid bytes are all >= 0x80), so no rune decoding is needed.
 func hasControl(v string) bool {
-	return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' })
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' {
+			return true
+		}
+	}
+	return false
 }
 
 func validateLabels(field string, labels map[string]string) error {

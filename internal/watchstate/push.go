@@ -102,7 +102,7 @@ func NewPushPayload(a Alert, allowCritical bool) PushPayload {
 	if level == InterruptionPassive || a.State == AlertResolved {
 		sound = nil
 	}
-	title := strings.ToUpper(string(a.Severity)) + " latency " + string(a.State)
+	title := pushTitle(a.Severity, a.State)
 	if a.State == AlertResolved {
 		title = "Resolved"
 	}
@@ -143,34 +143,43 @@ func (p PushPayload) Encode(max int) ([]byte, error) {
 		if len(data) <= max {
 			return data, nil
 		}
-		for i < len(trimSteps) && !trimSteps[i](&p) {
+		for i < trimSteps && !trimStep(i, &p) {
 			i++
 		}
-		if i >= len(trimSteps) {
+		if i >= trimSteps {
 			return nil, fmt.Errorf("push payload for alert %s is %d bytes after trimming, the limit is %d", p.LW.AlertID, len(data), max)
 		}
 	}
 }
 
-// trimSteps are Encode's trimming steps, in order.
-var trimSteps = []func(*PushPayload) bool{
-	func(p *PushPayload) bool { changed := p.LW.Link != ""; p.LW.Link = ""; return changed },
-	func(p *PushPayload) bool {
+// trimSteps is the number of Encode's trimming steps.
+const trimSteps = 5
+
+// trimStep applies Encode's trimming step i and reports whether it changed
+// anything. (A switch rather than a table of funcs: calling through a func
+// value would move the payload to the heap.)
+func trimStep(i int, p *PushPayload) bool {
+	switch i {
+	case 0:
+		changed := p.LW.Link != ""
+		p.LW.Link = ""
+		return changed
+	case 1:
 		changed := p.APS.Alert.Subtitle != ""
 		p.APS.Alert.Subtitle = ""
 		return changed
-	},
-	func(p *PushPayload) bool { return shorten(&p.APS.Alert.Body, 120) },
-	func(p *PushPayload) bool {
+	case 2:
+		return shorten(&p.APS.Alert.Body, 120)
+	case 3:
 		series := shorten(&p.LW.Series, 80)
 		body := shorten(&p.APS.Alert.Body, 40)
 		return series || body
-	},
-	func(p *PushPayload) bool {
+	case 4:
 		group := shorten(&p.LW.GroupKey, 200)
 		thread := shorten(&p.APS.ThreadID, 200)
 		return group || thread
-	},
+	}
+	return false
 }
 
 func shorten(s *string, n int) bool {
@@ -190,6 +199,21 @@ func clamp01(v float64) float64 {
 		return 1
 	}
 	return v
+}
+
+// pushTitle is "<SEVERITY> latency <state>"; the usual ones are constants.
+func pushTitle(sev Severity, state AlertState) string {
+	if state == AlertFiring {
+		switch sev {
+		case SeverityCritical:
+			return "CRITICAL latency firing"
+		case SeverityWarning:
+			return "WARNING latency firing"
+		case SeverityInfo:
+			return "INFO latency firing"
+		}
+	}
+	return strings.ToUpper(string(sev)) + " latency " + string(state)
 }
 
 // pushBody is "<series>: <value> (expected <expected>, score <score %.2f>)",

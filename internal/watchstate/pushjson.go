@@ -180,5 +180,5 @@ func marshalPush(p *PushPayload) ([]byte, error) {
 	if b, ok := appendPushJSON(make([]byte, 0, 1024), p); ok {
 		return b, nil
 	}
-	return json.Marshal(p)
+	return json.Marshal(*p) // a copy: p itself stays on the caller's stack
 }

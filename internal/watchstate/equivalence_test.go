@@ -170,7 +170,9 @@ func TestUpsertAlertEventLabelsAreACopy(t *testing.T) {
 
 func TestIDAndControlChecksMatchTheOldOnes(t *testing.T) {
 	idRE := regexp.MustCompile(`^[A-Za-z0-9._:\-]+$`)
-	oldControl := func(v string) bool { return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' }) }
+	oldControl := func(v string) bool {
+		return strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' })
+	}
 	inputs := []string{"", "a", "0123456789abcdef", "a.b_c:d-e", "a b", "a/b", "é", "a\n", "\t", "\x00", "\xff", "\xc0\x80", "\xe2\x80\xa8", "-", "[", "`", "{", "@", "~"}
 	for c := range 256 {
 		inputs = append(inputs, string([]byte{byte(c)}), "x"+string([]byte{byte(c)})+"y")

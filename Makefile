@@ -43,6 +43,7 @@ run: build
 	$(BIN) --config config/local.yaml
 
 vet:
+	@unformatted="$$(gofmt -l $(GO_SOURCES))"; if [[ -n $$unformatted ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 

@@ -24,12 +24,12 @@ import (
 )
 
 var (
-	attrHit            = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "hit")))
-	attrMiss           = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "miss")))
-	attrReloadSuccess  = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "success")))
-	attrReloadFailure  = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "failure")))
-	errTableNotReady   = errors.New("latency_enrich: metadata table is still loading; records are enriched with defaults until it is ready")
-	emptyMap           = pcommon.NewMap()
+	attrHit           = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "hit")))
+	attrMiss          = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "miss")))
+	attrReloadSuccess = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "success")))
+	attrReloadFailure = metric.WithAttributeSet(attribute.NewSet(attribute.String("result", "failure")))
+	errTableNotReady  = errors.New("latency_enrich: metadata table is still loading; records are enriched with defaults until it is ready")
+	emptyMap          = pcommon.NewMap()
 )
 
 // output is one allow-listed column, compiled.

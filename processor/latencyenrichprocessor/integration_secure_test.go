@@ -83,4 +83,3 @@ func TestIntegrationPulsarSourceTLSToken(t *testing.T) {
 	_, err = newProbe(t, bad)
 	require.ErrorContains(t, err, "not ready within wait_for_ready_timeout")
 }
-

@@ -199,9 +199,9 @@ func (k *binaryKernel) eval(n *node) error {
 	case o.b != nil:
 		p.walkCmp(k.kind, a, b, o.b)
 	case o.i32 != nil:
-		p.walkI32(k.kind, a.i32, b.i32, o.i32)
+		walkInt(p, k.kind, a.i32, b.i32, o.i32)
 	case o.i64 != nil:
-		p.walkI64(k.kind, a.i64, b.i64, o.i64)
+		walkInt(p, k.kind, a.i64, b.i64, o.i64)
 	}
 	return nil
 }
@@ -333,33 +333,13 @@ func (p *broadcastPlan) walkAnd(a, b, o []bool) {
 	})
 }
 
-func (p *broadcastPlan) walkI32(kind binKind, a, b, o []int32) {
+// walkInt applies an integer binary operator under the broadcast plan (the
+// shape arithmetic of INT32/INT64 tensors).
+func walkInt[T int32 | int64](p *broadcastPlan, kind binKind, a, b, o []T) {
 	p.walk(func(oa, sa, ob, sb, oo, n int) {
 		for i := 0; i < n; i++ {
 			x, y := a[oa+i*sa], b[ob+i*sb]
-			var r int32
-			switch kind {
-			case binAdd:
-				r = x + y
-			case binSub:
-				r = x - y
-			case binMul:
-				r = x * y
-			case binMax:
-				r = max(x, y)
-			case binMin:
-				r = min(x, y)
-			}
-			o[oo+i] = r
-		}
-	})
-}
-
-func (p *broadcastPlan) walkI64(kind binKind, a, b, o []int64) {
-	p.walk(func(oa, sa, ob, sb, oo, n int) {
-		for i := 0; i < n; i++ {
-			x, y := a[oa+i*sa], b[ob+i*sb]
-			var r int64
+			var r T
 			switch kind {
 			case binAdd:
 				r = x + y
@@ -717,27 +697,7 @@ func (k *reduceKernel) eval(n *node) error {
 				o[oi] = acc
 			}
 		} else {
-			var idx [8]int
-			oi := 0
-			for _, v := range x {
-				switch k.kind {
-				case redMean, redSum:
-					o[oi] += v
-				case redProd:
-					o[oi] *= v
-				case redMax:
-					o[oi] = max(o[oi], v)
-				}
-				for d := p.rank - 1; d >= 0; d-- {
-					idx[d]++
-					oi += p.ostride[d]
-					if idx[d] < p.in[d] {
-						break
-					}
-					oi -= p.ostride[d] * idx[d]
-					idx[d] = 0
-				}
-			}
+			reduceWalk(o, x, k.kind, p)
 		}
 		if k.kind == redMean && p.count > 0 {
 			c := float32(p.count)
@@ -759,10 +719,24 @@ func (k *reduceKernel) eval(n *node) error {
 			o[i] = 0
 		}
 	}
+	reduceWalk(o, in.i32, k.kind, p)
+	if k.kind == redMean && p.count > 0 {
+		for i := range o {
+			o[i] /= int32(p.count)
+		}
+	}
+	return nil
+}
+
+// reduceWalk folds every input element into its output cell (o is already
+// initialised with the reduction's identity), walking the input in row-major
+// order and moving the output index by the plan's output strides (0 along
+// reduced dimensions). The general path for any set of reduced axes.
+func reduceWalk[T float32 | int32](o, x []T, kind redKind, p *reducePlan) {
 	var idx [8]int
 	oi := 0
-	for _, v := range in.i32 {
-		switch k.kind {
+	for _, v := range x {
+		switch kind {
 		case redMean, redSum:
 			o[oi] += v
 		case redProd:
@@ -780,12 +754,6 @@ func (k *reduceKernel) eval(n *node) error {
 			idx[d] = 0
 		}
 	}
-	if k.kind == redMean && p.count > 0 {
-		for i := range o {
-			o[i] /= int32(p.count)
-		}
-	}
-	return nil
 }
 
 // innerOnly reports whether the reduced dimensions are exactly a suffix.

@@ -151,24 +151,10 @@ func exponentialValue(iv histogramInterval, scale, offset int32, st statistic) (
 func (p *anomalyProcessor) histogramValue(key uint64, dp pmetric.HistogramDataPoint, cumulative bool) (float64, skipReason) {
 	cur := histogramInterval{count: dp.Count(), sum: dp.Sum(), hasSum: dp.HasSum(), counts: dp.BucketCounts().AsRaw()}
 	if cumulative {
-		prev, seen := p.hists[key]
-		if !seen {
-			if len(p.hists) >= p.cfg.MaxSeries {
-				return 0, skipSeriesLimit
-			}
-			prev = &histogramPrev{}
-			p.hists[key] = prev
+		var why skipReason
+		if cur, why = p.interval(key, cur, dp.StartTimestamp(), 0, 0); why != skipNone {
+			return 0, why
 		}
-		iv := cur
-		if seen {
-			iv = delta(prev, cur, dp.StartTimestamp(), 0, 0, p.countScratch)
-			p.countScratch = iv.counts[:0]
-		}
-		prev.remember(cur, dp.StartTimestamp(), 0, 0)
-		if !seen {
-			return 0, skipCumulativeStart
-		}
-		cur = iv
 	}
 	v, ok := explicitValue(cur, dp.ExplicitBounds(), p.stat)
 	if !ok {
@@ -182,28 +168,39 @@ func (p *anomalyProcessor) exponentialValue(key uint64, dp pmetric.ExponentialHi
 	cur := histogramInterval{count: dp.Count(), sum: dp.Sum(), hasSum: dp.HasSum(), zero: dp.ZeroCount(), counts: pos.BucketCounts().AsRaw()}
 	scale, offset := dp.Scale(), pos.Offset()
 	if cumulative {
-		prev, seen := p.hists[key]
-		if !seen {
-			if len(p.hists) >= p.cfg.MaxSeries {
-				return 0, skipSeriesLimit
-			}
-			prev = &histogramPrev{}
-			p.hists[key] = prev
+		var why skipReason
+		if cur, why = p.interval(key, cur, dp.StartTimestamp(), scale, offset); why != skipNone {
+			return 0, why
 		}
-		iv := cur
-		if seen {
-			iv = delta(prev, cur, dp.StartTimestamp(), scale, offset, p.countScratch)
-			p.countScratch = iv.counts[:0]
-		}
-		prev.remember(cur, dp.StartTimestamp(), scale, offset)
-		if !seen {
-			return 0, skipCumulativeStart
-		}
-		cur = iv
 	}
 	v, ok := exponentialValue(cur, scale, offset, p.stat)
 	if !ok {
 		return 0, skipEmptyInterval
 	}
 	return v, skipNone
+}
+
+// interval turns a cumulative histogram point of series key into the interval
+// since the series' previous point (explicit histograms pass scale = offset = 0),
+// remembering the point for the next one. The first point of a series only
+// starts it (skipCumulativeStart); a new series beyond max_series is refused.
+func (p *anomalyProcessor) interval(key uint64, cur histogramInterval, start pcommon.Timestamp, scale, offset int32) (histogramInterval, skipReason) {
+	prev, seen := p.hists[key]
+	if !seen {
+		if len(p.hists) >= p.cfg.MaxSeries {
+			return cur, skipSeriesLimit
+		}
+		prev = &histogramPrev{}
+		p.hists[key] = prev
+	}
+	iv := cur
+	if seen {
+		iv = delta(prev, cur, start, scale, offset, p.countScratch)
+		p.countScratch = iv.counts[:0]
+	}
+	prev.remember(cur, start, scale, offset)
+	if !seen {
+		return cur, skipCumulativeStart
+	}
+	return iv, skipNone
 }
